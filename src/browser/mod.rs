@@ -14,3 +14,46 @@ pub struct BrowserProxyConfig {
     #[serde(default)]
     pub control_url: Option<String>,
 }
+
+/// The `browser.proxy` command handler the node holds (contract used by `crate::commands`).
+#[derive(Debug)]
+pub struct BrowserProxy {
+    state_dir: std::path::PathBuf,
+    gateway_port: u16,
+    config: BrowserProxyConfig,
+}
+
+impl BrowserProxy {
+    pub fn new(
+        state_dir: std::path::PathBuf,
+        gateway_port: u16,
+        config: BrowserProxyConfig,
+    ) -> Self {
+        Self {
+            state_dir,
+            gateway_port,
+            config,
+        }
+    }
+
+    /// Whether `browser.proxy` is advertised: false when `nodeHost.browserProxy.enabled` or
+    /// `browser.enabled` is `false` in `openclaw.json` (re-read on every call).
+    pub fn enabled(&self) -> bool {
+        let _ = (&self.state_dir, self.gateway_port, &self.config);
+        false
+    }
+
+    /// Serve one `browser.proxy` invoke (`params` = the decoded `paramsJSON`).
+    pub async fn handle(
+        &self,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, crate::commands::InvokeError> {
+        let _ = params;
+        Err(crate::commands::InvokeError::unavailable(
+            "browser proxy not implemented",
+        ))
+    }
+
+    /// Stop any browser this proxy started (node shutdown).
+    pub async fn shutdown(&self) {}
+}
