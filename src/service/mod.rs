@@ -1,2 +1,196 @@
 //! Service management: the systemd user unit (Linux) and LaunchAgent plist (macOS) that run
 //! `openclaw-node run` in the background, and `install`/`status`/`stop`/`restart`/`uninstall`.
+//!
+//! Layout:
+//! - [`systemd`]: the unit renderer and the `ExecStart=`/`Environment=` reader (pure).
+//! - [`launchd`]: the LaunchAgent plist renderer (pure, built and tested everywhere) and the
+//!   `launchctl` driver (used on macOS only).
+//! - [`systemctl`]: the `systemctl --user` driver and the diagnosis of an unreachable user manager.
+//! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
+//! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
+//! - [`host_status`]: `<state>/node-host-status.json`, written by the running host, read by
+//!   `status`.
+//! - [`plan`]: what to install (argv, environment, secrets, warnings) from flags and saved state.
+//! - [`envelope`]: the `--json` output shapes (`status` and the action envelope).
+//! - [`ops`]: the five commands, platform-independent, over a [`ops::Backend`].
+
+use std::path::{Path, PathBuf};
+
+pub mod envelope;
+pub mod envfile;
+pub mod fsutil;
+pub mod host_status;
+pub mod launchd;
+pub mod node_json;
+pub mod ops;
+pub mod plan;
+pub mod systemctl;
+pub mod systemd;
+pub mod systemd_backend;
+
+/// Default systemd unit name (without `.service`), shared with the official CLI.
+pub const DEFAULT_UNIT_NAME: &str = "openclaw-node";
+/// LaunchAgent label, shared with the official CLI.
+pub const LAUNCHD_LABEL: &str = "ai.openclaw.node";
+/// Name of the secrets environment file inside the state directory (systemd).
+pub const ENV_FILE_NAME: &str = "node.systemd.env";
+/// Name of the secrets environment file on macOS (sourced by the LaunchAgent wrapper).
+pub const LAUNCHD_ENV_FILE_NAME: &str = "node.launchd.env";
+/// Exit status the node uses for configuration errors; the unit does not restart on it.
+pub const EXIT_CONFIG: u8 = 78;
+
+/// Errors of service management. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON ({message}); fix or remove it and retry")]
+    CorruptJson { path: PathBuf, message: String },
+    #[error("{what} contains a line break or control character; service files cannot carry it")]
+    ControlCharacter { what: String },
+    #[error("invalid environment variable name {0:?}")]
+    InvalidEnvName(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The systemd unit name: `$OPENCLAW_SYSTEMD_UNIT` (validated) or `openclaw-node`, with the
+/// `.service` suffix.
+pub fn unit_name() -> String {
+    let base = std::env::var("OPENCLAW_SYSTEMD_UNIT")
+        .ok()
+        .map(|v| v.trim().trim_end_matches(".service").to_string())
+        .filter(|v| valid_unit_base(v))
+        .unwrap_or_else(|| DEFAULT_UNIT_NAME.to_string());
+    format!("{base}.service")
+}
+
+fn valid_unit_base(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 200
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '@'))
+}
+
+/// The directory holding systemd user units: `$XDG_CONFIG_HOME/systemd/user`, else
+/// `~/.config/systemd/user`.
+pub fn systemd_user_dir() -> Result<PathBuf, ServiceError> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(x);
+        if p.is_absolute() {
+            return Ok(p.join("systemd").join("user"));
+        }
+    }
+    Ok(home_dir()?.join(".config").join("systemd").join("user"))
+}
+
+/// `$HOME`, required for service management.
+pub fn home_dir() -> Result<PathBuf, ServiceError> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            ServiceError::Invalid("HOME is not set; set HOME to your home directory".to_string())
+        })
+}
+
+/// The state directory made absolute (the service may run with another working directory).
+pub fn absolute_state_dir() -> Result<PathBuf, ServiceError> {
+    let dir = crate::config::state_dir().map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    std::path::absolute(&dir).map_err(|source| ServiceError::Read { path: dir, source })
+}
+
+/// Path of the secrets environment file for a state directory.
+pub fn env_file_path(state: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        state.join(LAUNCHD_ENV_FILE_NAME)
+    } else {
+        state.join(ENV_FILE_NAME)
+    }
+}
+
+/// Reject line breaks and other control characters in a value headed for a service file.
+pub fn check_no_control(what: &str, value: &str) -> Result<(), ServiceError> {
+    if value.chars().any(|c| c.is_control()) {
+        return Err(ServiceError::ControlCharacter {
+            what: what.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `name` is a portable environment variable name.
+pub fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Format unix milliseconds as an RFC 3339 UTC timestamp (`2026-11-25T10:00:00Z`).
+pub fn format_unix_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_unix_ms_as_rfc3339() {
+        assert_eq!(format_unix_ms(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_unix_ms(1_737_264_000_000), "2025-01-19T05:20:00Z");
+        assert_eq!(format_unix_ms(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(format_unix_ms(1_795_607_999_999), "2026-11-25T11:59:59Z");
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(valid_env_name("OPENCLAW_GATEWAY_TOKEN"));
+        assert!(valid_env_name("_x1"));
+        assert!(!valid_env_name("1X"));
+        assert!(!valid_env_name("A-B"));
+        assert!(!valid_env_name(""));
+    }
+
+    #[test]
+    fn control_characters_are_rejected() {
+        assert!(check_no_control("x", "a b").is_ok());
+        assert!(check_no_control("x", "a\nb").is_err());
+        assert!(check_no_control("x", "a\rb").is_err());
+        assert!(check_no_control("x", "a\tb").is_err());
+    }
+}

@@ -1,0 +1,522 @@
+//! macOS LaunchAgent: the plist renderer (pure; built and tested on every platform) and the
+//! `launchctl` driver (only wired in on macOS).
+//!
+//! Secrets are not written into the plist: `ProgramArguments` start with a tiny `/bin/sh`
+//! wrapper that sources the 0600 environment file (when readable) and `exec`s the node, so the
+//! plist itself can stay 0644 like any other LaunchAgent.
+
+use std::path::{Path, PathBuf};
+
+use super::{ServiceError, check_no_control, valid_env_name};
+
+/// Shell wrapper run as `/bin/sh -c WRAPPER <env-file> <program> <args…>`.
+pub const ENV_WRAPPER: &str = "if [ -r \"$0\" ]; then set -a; . \"$0\"; set +a; fi; exec \"$@\"";
+
+/// What goes into the plist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlistSpec {
+    pub label: String,
+    pub comment: String,
+    /// The node's own argv (absolute program first).
+    pub program_arguments: Vec<String>,
+    /// When set, the argv is wrapped so this file is sourced first.
+    pub environment_file: Option<PathBuf>,
+    pub environment: Vec<(String, String)>,
+    pub working_directory: Option<PathBuf>,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+/// Escape text for an XML element body.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn path_str<'a>(what: &str, p: &'a Path) -> Result<&'a str, ServiceError> {
+    p.to_str()
+        .ok_or_else(|| ServiceError::Invalid(format!("{what} {} is not valid UTF-8", p.display())))
+}
+
+/// The full argv launchd runs (wrapper included when an environment file is configured).
+pub fn launch_argv(spec: &PlistSpec) -> Result<Vec<String>, ServiceError> {
+    let mut argv = Vec::new();
+    if let Some(f) = &spec.environment_file {
+        argv.push("/bin/sh".to_string());
+        argv.push("-c".to_string());
+        argv.push(ENV_WRAPPER.to_string());
+        argv.push(path_str("the environment file", f)?.to_string());
+    }
+    argv.extend(spec.program_arguments.iter().cloned());
+    Ok(argv)
+}
+
+/// Render the plist XML.
+pub fn render_plist(spec: &PlistSpec) -> Result<String, ServiceError> {
+    let Some(program) = spec.program_arguments.first() else {
+        return Err(ServiceError::Invalid("empty service command line".into()));
+    };
+    if !program.starts_with('/') {
+        return Err(ServiceError::Invalid(format!(
+            "the service program {program:?} must be an absolute path"
+        )));
+    }
+    let argv = launch_argv(spec)?;
+    for a in &spec.program_arguments {
+        check_no_control("a service command-line argument", a)?;
+    }
+    check_no_control("the service label", &spec.label)?;
+    check_no_control("the service comment", &spec.comment)?;
+    let string = |indent: &str, v: &str| format!("{indent}<string>{}</string>\n", xml_escape(v));
+    let mut s = String::new();
+    s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    s.push_str("<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n");
+    s.push_str("<plist version=\"1.0\">\n<dict>\n");
+    s.push_str("  <key>Label</key>\n");
+    s.push_str(&string("  ", &spec.label));
+    s.push_str("  <key>Comment</key>\n");
+    s.push_str(&string("  ", &spec.comment));
+    s.push_str("  <key>RunAtLoad</key>\n  <true/>\n");
+    // Restart after a crash, but not after a clean exit.
+    s.push_str("  <key>KeepAlive</key>\n  <dict>\n    <key>SuccessfulExit</key>\n    <false/>\n  </dict>\n");
+    s.push_str("  <key>ThrottleInterval</key>\n  <integer>10</integer>\n");
+    s.push_str("  <key>ExitTimeOut</key>\n  <integer>30</integer>\n");
+    s.push_str("  <key>ProcessType</key>\n  <string>Background</string>\n");
+    s.push_str("  <key>ProgramArguments</key>\n  <array>\n");
+    for a in &argv {
+        s.push_str(&string("    ", a));
+    }
+    s.push_str("  </array>\n");
+    if let Some(dir) = &spec.working_directory {
+        s.push_str("  <key>WorkingDirectory</key>\n");
+        s.push_str(&string("  ", path_str("the working directory", dir)?));
+    }
+    s.push_str("  <key>StandardOutPath</key>\n");
+    s.push_str(&string("  ", path_str("the log file", &spec.stdout_path)?));
+    s.push_str("  <key>StandardErrorPath</key>\n");
+    s.push_str(&string("  ", path_str("the log file", &spec.stderr_path)?));
+    let env: Vec<_> = spec
+        .environment
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if !env.is_empty() {
+        s.push_str("  <key>EnvironmentVariables</key>\n  <dict>\n");
+        for (k, v) in env {
+            if !valid_env_name(k) {
+                return Err(ServiceError::InvalidEnvName(k.clone()));
+            }
+            check_no_control(&format!("environment variable {k}"), v)?;
+            s.push_str(&format!("    <key>{}</key>\n", xml_escape(k)));
+            s.push_str(&string("    ", v));
+        }
+        s.push_str("  </dict>\n");
+    }
+    s.push_str("</dict>\n</plist>\n");
+    Ok(s)
+}
+
+/// Extract `ProgramArguments` and `EnvironmentVariables` back from a plist we rendered.
+pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+    }
+    fn inner<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
+        line.trim()
+            .strip_prefix(&format!("<{tag}>"))?
+            .strip_suffix(&format!("</{tag}>"))
+    }
+    let mut argv = Vec::new();
+    let mut env = Vec::new();
+    let mut mode = "";
+    let mut pending_key: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        match t {
+            "<key>ProgramArguments</key>" => mode = "args",
+            "<key>EnvironmentVariables</key>" => mode = "env",
+            "</array>" | "</dict>" => mode = "",
+            _ => match mode {
+                "args" => {
+                    if let Some(v) = inner(t, "string") {
+                        argv.push(unescape(v));
+                    }
+                }
+                "env" => {
+                    if let Some(k) = inner(t, "key") {
+                        pending_key = Some(unescape(k));
+                    } else if let (Some(v), Some(k)) = (inner(t, "string"), pending_key.take()) {
+                        env.push((k, unescape(v)));
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    if argv.first().map(String::as_str) == Some("/bin/sh")
+        && argv.get(2).map(String::as_str) == Some(ENV_WRAPPER)
+    {
+        argv.drain(..4.min(argv.len()));
+    }
+    (argv, env)
+}
+
+/// `launchctl` driver (macOS only at run time; compiled everywhere so it is type-checked).
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub mod launchctl {
+    use std::process::Command;
+
+    /// `gui/<uid>` domain target.
+    pub fn domain() -> String {
+        format!("gui/{}", nix::unistd::getuid().as_raw())
+    }
+
+    /// Run `launchctl <args>`; Ok(stdout) on success, Err(detail) otherwise.
+    pub fn run(args: &[&str]) -> Result<String, String> {
+        match Command::new("launchctl").args(args).output() {
+            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+            Ok(o) => {
+                let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+                let out = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                Err(if err.is_empty() { out } else { err })
+            }
+            Err(e) => Err(format!("cannot run launchctl: {e}")),
+        }
+    }
+
+    /// Parse `launchctl print` output: (state, pid, last exit code).
+    pub fn parse_print(text: &str) -> (Option<String>, Option<u32>, Option<i64>) {
+        let mut state = None;
+        let mut pid = None;
+        let mut last = None;
+        for line in text.lines() {
+            let t = line.trim();
+            if let Some(v) = t.strip_prefix("state = ") {
+                state.get_or_insert_with(|| v.trim().to_string());
+            } else if let Some(v) = t.strip_prefix("pid = ") {
+                pid = pid.or_else(|| v.trim().parse().ok());
+            } else if let Some(v) = t.strip_prefix("last exit code = ") {
+                let num: String = v
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '-')
+                    .collect();
+                last = last.or_else(|| num.parse().ok());
+            }
+        }
+        (state, pid, last)
+    }
+}
+
+/// [`super::ops::Backend`] for macOS: `~/Library/LaunchAgents/<label>.plist` in the `gui/<uid>`
+/// domain. Compiled everywhere (type-checked on Linux CI), selected only on macOS.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub struct LaunchdBackend {
+    pub label: String,
+    pub agents_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub version: String,
+}
+
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+impl LaunchdBackend {
+    pub fn new(home: &Path, state_dir: &Path, version: String) -> Self {
+        Self {
+            label: super::LAUNCHD_LABEL.into(),
+            agents_dir: home.join("Library").join("LaunchAgents"),
+            log_dir: state_dir.join("logs"),
+            version,
+        }
+    }
+
+    fn target(&self) -> String {
+        format!("{}/{}", launchctl::domain(), self.label)
+    }
+}
+
+impl super::ops::Backend for LaunchdBackend {
+    fn label(&self) -> &'static str {
+        "LaunchAgent"
+    }
+    fn loaded_text(&self) -> &'static str {
+        "loaded"
+    }
+    fn not_loaded_text(&self) -> &'static str {
+        "not loaded"
+    }
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn unit_path(&self) -> PathBuf {
+        self.agents_dir.join(format!("{}.plist", self.label))
+    }
+    fn probe(&self) -> Result<(), super::ops::StepError> {
+        Ok(())
+    }
+    fn is_loaded(&self) -> bool {
+        launchctl::run(&["print", &self.target()]).is_ok()
+    }
+    fn runtime(&self) -> super::envelope::RuntimeInfo {
+        use super::envelope::RuntimeInfo;
+        match launchctl::run(&["print", &self.target()]) {
+            Ok(text) => {
+                let (state, pid, last) = launchctl::parse_print(&text);
+                RuntimeInfo {
+                    status: if state.as_deref() == Some("running") {
+                        "running"
+                    } else {
+                        "stopped"
+                    }
+                    .into(),
+                    state,
+                    pid,
+                    last_exit_status: last,
+                    ..RuntimeInfo::default()
+                }
+            }
+            Err(detail) => RuntimeInfo {
+                status: "stopped".into(),
+                detail: Some(detail),
+                missing_unit: Some(true),
+                ..RuntimeInfo::default()
+            },
+        }
+    }
+    fn read_command(&self) -> Option<super::envelope::CommandInfo> {
+        let path = self.unit_path();
+        let text = super::fsutil::read_optional(&path).ok().flatten()?;
+        let (argv, env) = parse_plist(&text);
+        let env_file = text
+            .contains(ENV_WRAPPER)
+            .then(|| parse_plist_raw_args(&text).get(3).map(PathBuf::from))
+            .flatten();
+        Some(super::ops::command_info(
+            argv,
+            env,
+            env_file.as_deref(),
+            None,
+            &path,
+        ))
+    }
+    fn write_and_start(
+        &self,
+        plan: &super::plan::InstallPlan,
+        env_file: &Path,
+        progress: &mut Vec<String>,
+    ) -> Result<(), super::ops::StepError> {
+        let text = render_plist(&PlistSpec {
+            label: self.label.clone(),
+            comment: format!("OpenClaw Node Host (openclaw-node v{})", self.version),
+            program_arguments: plan.argv.clone(),
+            environment_file: Some(env_file.to_path_buf()),
+            environment: plan.environment.clone(),
+            working_directory: None,
+            stdout_path: self.log_dir.join("node.log"),
+            stderr_path: self.log_dir.join("node.err.log"),
+        })?;
+        let existing = super::fsutil::read_optional(env_file)?;
+        let env_text = super::envfile::merge(existing.as_deref(), &plan.secrets)?;
+        super::fsutil::atomic_write(env_file, env_text.as_bytes(), 0o600)?;
+        super::fsutil::ensure_dir(&self.log_dir, 0o700)?;
+        super::fsutil::ensure_dir(&self.agents_dir, 0o755)?;
+        let path = self.unit_path();
+        super::fsutil::atomic_write(&path, text.as_bytes(), 0o644)?;
+        progress.push(format!("Installed LaunchAgent: {}", path.display()));
+        let _ = launchctl::run(&["bootout", &self.target()]);
+        let _ = launchctl::run(&["enable", &self.target()]);
+        let p = path.display().to_string();
+        launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
+            super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
+        })?;
+        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
+            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
+        })?;
+        progress.push(format!("Started LaunchAgent: {}", self.label));
+        Ok(())
+    }
+    fn stop(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
+        launchctl::run(&["bootout", &self.target()]).map_err(|e| {
+            super::ops::StepError::new(format!("launchctl bootout failed: {e}"), Vec::new())
+        })?;
+        progress.push(format!("Stopped LaunchAgent: {}", self.label));
+        Ok(())
+    }
+    fn restart(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
+        if !self.is_loaded() {
+            let p = self.unit_path().display().to_string();
+            launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
+                super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
+            })?;
+        }
+        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
+            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
+        })?;
+        progress.push(format!("Restarted LaunchAgent: {}", self.label));
+        Ok(())
+    }
+    fn remove(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
+        let _ = launchctl::run(&["bootout", &self.target()]);
+        let path = self.unit_path();
+        if super::fsutil::remove_if_exists(&path)? {
+            progress.push(format!("Removed LaunchAgent: {}", path.display()));
+        } else {
+            progress.push(format!("LaunchAgent not found at {}", path.display()));
+        }
+        Ok(())
+    }
+    fn environment_warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn start_hints(&self) -> Vec<String> {
+        vec![
+            "openclaw-node install".into(),
+            format!(
+                "launchctl bootstrap gui/$UID {}",
+                self.unit_path().display()
+            ),
+        ]
+    }
+    fn log_hints(&self) -> Vec<String> {
+        vec![format!(
+            "tail -n 200 {} {}",
+            self.log_dir.join("node.log").display(),
+            self.log_dir.join("node.err.log").display()
+        )]
+    }
+}
+
+/// `ProgramArguments` exactly as written (wrapper included).
+fn parse_plist_raw_args(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_args = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t == "<key>ProgramArguments</key>" {
+            in_args = true;
+        } else if t == "</array>" {
+            in_args = false;
+        } else if in_args
+            && let Some(v) = t
+                .strip_prefix("<string>")
+                .and_then(|v| v.strip_suffix("</string>"))
+        {
+            out.push(
+                v.replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&amp;", "&"),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn golden_spec() -> PlistSpec {
+        PlistSpec {
+            label: "ai.openclaw.node".into(),
+            comment: "OpenClaw Node Host (openclaw-node v0.0.0-test)".into(),
+            program_arguments: vec![
+                "/Users/dev/.local/bin/openclaw-node".into(),
+                "run".into(),
+                "--host".into(),
+                "gw.example.com".into(),
+                "--port".into(),
+                "18789".into(),
+                "--tls".into(),
+                "--display-name".into(),
+                "Dev's <Mac> & \"more\"".into(),
+            ],
+            environment_file: Some(PathBuf::from("/Users/dev/.openclaw/node.launchd.env")),
+            environment: vec![
+                ("HOME".into(), "/Users/dev".into()),
+                ("EMPTY".into(), String::new()),
+                (
+                    "PATH".into(),
+                    "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin".into(),
+                ),
+                ("OPENCLAW_LAUNCHD_LABEL".into(), "ai.openclaw.node".into()),
+            ],
+            working_directory: None,
+            stdout_path: PathBuf::from("/Users/dev/.openclaw/logs/node.log"),
+            stderr_path: PathBuf::from("/Users/dev/.openclaw/logs/node.err.log"),
+        }
+    }
+
+    #[test]
+    fn plist_matches_golden_file() {
+        let rendered = render_plist(&golden_spec()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/ai.openclaw.node.plist"
+        );
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(path, &rendered).unwrap();
+        }
+        let golden = std::fs::read_to_string(path).unwrap();
+        pretty_assertions::assert_eq!(rendered, golden);
+    }
+
+    #[test]
+    fn plist_round_trips_and_drops_wrapper() {
+        let spec = golden_spec();
+        let (argv, env) = parse_plist(&render_plist(&spec).unwrap());
+        assert_eq!(argv, spec.program_arguments);
+        assert_eq!(env.len(), 3, "empty values are dropped: {env:?}");
+    }
+
+    #[test]
+    fn plist_rejects_control_characters() {
+        let mut spec = golden_spec();
+        spec.program_arguments.push("a\nb".into());
+        assert!(render_plist(&spec).is_err());
+    }
+
+    #[test]
+    fn wrapper_sources_env_file_then_execs() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("env");
+        std::fs::write(&f, "SECRET=\"s p\"\n").unwrap();
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", ENV_WRAPPER])
+            .arg(&f)
+            .args(["/bin/sh", "-c", "printf %s \"$SECRET\""])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "s p");
+        // A missing file is tolerated.
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", ENV_WRAPPER, "/nonexistent/env", "/bin/echo", "ok"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "ok\n");
+    }
+
+    #[test]
+    fn parses_launchctl_print() {
+        let text = "gui/501/ai.openclaw.node = {\n\tstate = running\n\tpid = 4242\n\tlast exit code = 78: EX_CONFIG\n}\n";
+        assert_eq!(
+            launchctl::parse_print(text),
+            (Some("running".into()), Some(4242), Some(78))
+        );
+    }
+}

@@ -1,0 +1,705 @@
+//! The five service commands over a platform [`Backend`]: they gather facts, act, and return an
+//! [`Outcome`] (the JSON envelope plus the human-readable lines); printing is the caller's job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::envelope::{
+    ActionResponse, CommandInfo, ConnectionInfo, GatewayInfo, RuntimeInfo, ServiceSummary,
+    StatusService,
+};
+use super::plan::{Endpoint, InstallPlan};
+use super::{ServiceError, fsutil, host_status, node_json};
+
+/// A failed platform step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub error: String,
+    pub hints: Vec<String>,
+}
+
+impl StepError {
+    pub fn new(error: impl Into<String>, hints: Vec<String>) -> Self {
+        Self {
+            error: error.into(),
+            hints,
+        }
+    }
+}
+
+impl From<ServiceError> for StepError {
+    fn from(e: ServiceError) -> Self {
+        Self::new(e.to_string(), Vec::new())
+    }
+}
+
+impl From<super::systemctl::Unavailable> for StepError {
+    fn from(u: super::systemctl::Unavailable) -> Self {
+        Self::new(u.error, u.hints)
+    }
+}
+
+/// A platform service manager (systemd user units, launchd agents).
+pub trait Backend {
+    /// Display label: `systemd`, `LaunchAgent`.
+    fn label(&self) -> &'static str;
+    fn loaded_text(&self) -> &'static str;
+    fn not_loaded_text(&self) -> &'static str;
+    /// Unit name / label.
+    fn name(&self) -> String;
+    /// Path of the unit file / plist.
+    fn unit_path(&self) -> PathBuf;
+    /// Can we talk to the service manager at all?
+    fn probe(&self) -> Result<(), StepError>;
+    /// Registered to start automatically (systemd: `is-enabled`).
+    fn is_loaded(&self) -> bool;
+    fn runtime(&self) -> RuntimeInfo;
+    /// The installed command (from the unit file).
+    fn read_command(&self) -> Option<CommandInfo>;
+    /// Write the service definition for `plan` and (re)start it. Pushes progress lines.
+    fn write_and_start(
+        &self,
+        plan: &InstallPlan,
+        env_file: &Path,
+        progress: &mut Vec<String>,
+    ) -> Result<(), StepError>;
+    fn stop(&self, progress: &mut Vec<String>) -> Result<(), StepError>;
+    fn restart(&self, progress: &mut Vec<String>) -> Result<(), StepError>;
+    /// Stop, disable and remove the service definition.
+    fn remove(&self, progress: &mut Vec<String>) -> Result<(), StepError>;
+    /// Warnings worth repeating on install (e.g. linger off).
+    fn environment_warnings(&self) -> Vec<String>;
+    /// How to start the service by hand.
+    fn start_hints(&self) -> Vec<String>;
+    /// Where its logs are.
+    fn log_hints(&self) -> Vec<String>;
+}
+
+/// Result of a command: the envelope, human lines for stdout, exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub response: ActionResponse,
+    pub progress: Vec<String>,
+    pub exit: u8,
+}
+
+impl Outcome {
+    fn done(response: ActionResponse, progress: Vec<String>) -> Self {
+        let exit = if response.ok { 0 } else { 1 };
+        Self {
+            response,
+            progress,
+            exit,
+        }
+    }
+}
+
+fn summary(b: &dyn Backend, loaded: bool) -> ServiceSummary {
+    ServiceSummary {
+        label: b.label().into(),
+        loaded,
+        loaded_text: b.loaded_text().into(),
+        not_loaded_text: b.not_loaded_text().into(),
+        unit_path: Some(b.unit_path().display().to_string()),
+    }
+}
+
+/// Failure outcome for errors before a backend exists (unsupported platform, no HOME, …).
+pub fn early_failure(action: &str, error: String, hints: Vec<String>, exit: u8) -> Outcome {
+    Outcome {
+        response: ActionResponse::new(action).fail(error, hints),
+        progress: Vec::new(),
+        exit,
+    }
+}
+
+/// Message for platforms without a backend.
+pub fn unsupported_platform(os: &str) -> (String, Vec<String>) {
+    let what = if os == "windows" {
+        "Windows (Scheduled Task) service management is not supported yet".to_string()
+    } else {
+        format!(
+            "service management is not supported on {os} yet (systemd user units on Linux and LaunchAgents on macOS are)"
+        )
+    };
+    (
+        what,
+        vec![
+            "Run the node in the foreground: openclaw-node run --host <gateway-host>".into(),
+            "Or start `openclaw-node run` from your own supervisor.".into(),
+        ],
+    )
+}
+
+/// `install`.
+pub fn install(
+    b: &dyn Backend,
+    plan: Result<InstallPlan, StepError>,
+    force: bool,
+    state_dir: &Path,
+) -> Outcome {
+    let mut r = ActionResponse::new("install");
+    let mut progress = Vec::new();
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return Outcome::done(r.fail(e.error, e.hints), progress),
+    };
+    r.warnings.extend(plan.warnings.iter().cloned());
+    if let Err(e) = b.probe() {
+        return Outcome::done(r.fail(e.error, e.hints), progress);
+    }
+    r.warnings.extend(b.environment_warnings());
+    let loaded = b.is_loaded();
+    let exists = b.unit_path().exists();
+    if (loaded || exists) && !force {
+        let state = if loaded {
+            b.loaded_text()
+        } else {
+            "installed but not enabled"
+        };
+        r.result = Some("already-installed".into());
+        r.message = Some(format!("Node service already {state}."));
+        r.hints
+            .push("Reinstall with: openclaw-node install --force".into());
+        r.service = Some(summary(b, loaded));
+        return Outcome::done(r, progress);
+    }
+    if let Err(e) = node_json::update(state_dir, &plan.node_json) {
+        return Outcome::done(
+            r.fail(format!("Node install failed: {e}"), Vec::new()),
+            progress,
+        );
+    }
+    if !plan.node_json.is_empty() {
+        progress.push(format!(
+            "Saved gateway settings to {}",
+            node_json::path(state_dir).display()
+        ));
+    }
+    let env_file = super::env_file_path(state_dir);
+    if let Err(e) = b.write_and_start(&plan, &env_file, &mut progress) {
+        let mut hints = e.hints;
+        hints.extend(b.log_hints());
+        return Outcome::done(
+            r.fail(format!("Node install failed: {}", e.error), hints),
+            progress,
+        );
+    }
+    let rt = b.runtime();
+    if rt.status != "running" && rt.state.as_deref() != Some("activating") {
+        let code = rt
+            .last_exit_status
+            .map(|c| format!(" (exit status {c}{})", exit_meaning(c)))
+            .unwrap_or_default();
+        r.warnings.push(format!(
+            "The service is installed but not running{code}; check its logs."
+        ));
+        r.hints.extend(b.log_hints());
+    }
+    r.result = Some("installed".into());
+    r.message = Some(format!(
+        "Node service installed and started ({}).",
+        plan.endpoint.url()
+    ));
+    r.service = Some(summary(b, b.is_loaded()));
+    Outcome::done(r, progress)
+}
+
+fn exit_meaning(code: i64) -> &'static str {
+    if code == i64::from(super::EXIT_CONFIG) {
+        ": configuration error, not restarted until fixed"
+    } else {
+        ""
+    }
+}
+
+/// `stop`.
+pub fn stop(b: &dyn Backend) -> Outcome {
+    let mut r = ActionResponse::new("stop");
+    let mut progress = Vec::new();
+    if let Err(e) = b.probe() {
+        return Outcome::done(r.fail(e.error, e.hints), progress);
+    }
+    let loaded = b.is_loaded();
+    if !loaded && !b.unit_path().exists() {
+        r.result = Some("not-loaded".into());
+        r.message = Some(format!("Node service {}.", b.not_loaded_text()));
+        r.service = Some(summary(b, false));
+        return Outcome::done(r, progress);
+    }
+    if let Err(e) = b.stop(&mut progress) {
+        return Outcome::done(
+            r.fail(format!("Node stop failed: {}", e.error), e.hints),
+            progress,
+        );
+    }
+    r.result = Some("stopped".into());
+    r.message = Some("Node service stopped.".into());
+    r.service = Some(summary(b, b.is_loaded()));
+    Outcome::done(r, progress)
+}
+
+/// `restart`.
+pub fn restart(b: &dyn Backend) -> Outcome {
+    let mut r = ActionResponse::new("restart");
+    let mut progress = Vec::new();
+    if let Err(e) = b.probe() {
+        return Outcome::done(r.fail(e.error, e.hints), progress);
+    }
+    let loaded = b.is_loaded();
+    if !b.unit_path().exists() {
+        r.result = Some("not-loaded".into());
+        r.message = Some(format!(
+            "Node service {} (not installed).",
+            b.not_loaded_text()
+        ));
+        r.hints = b.start_hints();
+        r.service = Some(summary(b, loaded));
+        return Outcome::done(r, progress);
+    }
+    if let Err(e) = b.restart(&mut progress) {
+        let mut hints = e.hints;
+        hints.extend(b.log_hints());
+        return Outcome::done(
+            r.fail(format!("Node restart failed: {}", e.error), hints),
+            progress,
+        );
+    }
+    r.result = Some("restarted".into());
+    r.message = Some("Node service restarted.".into());
+    r.service = Some(summary(b, b.is_loaded()));
+    Outcome::done(r, progress)
+}
+
+/// Files `uninstall --purge` removes (node identity, approvals, status) besides the service files.
+pub fn purge_paths(state_dir: &Path) -> Vec<PathBuf> {
+    vec![
+        node_json::path(state_dir),
+        state_dir.join("identity"),
+        state_dir.join("exec-approvals.json"),
+        state_dir.join("exec-approvals.sock"),
+    ]
+}
+
+/// `uninstall`.
+pub fn uninstall(b: &dyn Backend, state_dir: &Path, purge: bool) -> Outcome {
+    let mut r = ActionResponse::new("uninstall");
+    let mut progress = Vec::new();
+    if let Err(e) = b.probe() {
+        let mut hints = e.hints;
+        hints.push(format!(
+            "Or remove the files by hand: rm {} {}",
+            b.unit_path().display(),
+            super::env_file_path(state_dir).display()
+        ));
+        return Outcome::done(r.fail(e.error, hints), progress);
+    }
+    if let Err(e) = b.remove(&mut progress) {
+        return Outcome::done(
+            r.fail(format!("Node uninstall failed: {}", e.error), e.hints),
+            progress,
+        );
+    }
+    let mut extra = vec![
+        super::env_file_path(state_dir),
+        host_status::path(state_dir),
+    ];
+    if purge {
+        extra.extend(purge_paths(state_dir));
+    }
+    for p in extra {
+        let removed = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+                .map(|()| true)
+                .map_err(|source| ServiceError::Remove {
+                    path: p.clone(),
+                    source,
+                })
+        } else {
+            fsutil::remove_if_exists(&p)
+        };
+        match removed {
+            Ok(true) => progress.push(format!("Removed {}", p.display())),
+            Ok(false) => {}
+            Err(e) => {
+                return Outcome::done(
+                    r.fail(format!("Node uninstall failed: {e}"), Vec::new()),
+                    progress,
+                );
+            }
+        }
+    }
+    r.result = Some("uninstalled".into());
+    r.message = Some(if purge {
+        "Node service uninstalled; node identity, approvals and state removed.".into()
+    } else {
+        format!(
+            "Node service uninstalled. Node identity and approvals in {} were kept (use --purge to remove them).",
+            state_dir.display()
+        )
+    });
+    r.service = Some(summary(b, b.is_loaded()));
+    Outcome::done(r, progress)
+}
+
+/// Gateway endpoint from a command line (`--host/--port/--tls/--tls-fingerprint`).
+pub fn endpoint_from_argv(argv: &[String]) -> Option<Endpoint> {
+    let pos = argv.iter().position(|a| a == "run")?;
+    let rest = &argv[pos + 1..];
+    let value = |flag: &str| {
+        rest.iter()
+            .position(|a| a == flag)
+            .and_then(|i| rest.get(i + 1))
+            .cloned()
+    };
+    let fp = value("--tls-fingerprint");
+    Some(Endpoint {
+        host: value("--host").unwrap_or_else(|| super::plan::DEFAULT_HOST.into()),
+        port: value("--port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(super::plan::DEFAULT_PORT),
+        tls: rest.iter().any(|a| a == "--tls") || fp.is_some(),
+        tls_fingerprint: fp,
+    })
+}
+
+/// Gather `status` (never fails; unknowns are reported as such).
+pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
+    let mut hints = Vec::new();
+    let mut warnings = Vec::new();
+    let probe = b.probe();
+    let (loaded, runtime) = match &probe {
+        Ok(()) => (b.is_loaded(), b.runtime()),
+        Err(e) => {
+            hints.extend(e.hints.iter().cloned());
+            (
+                false,
+                RuntimeInfo {
+                    status: "unknown".into(),
+                    detail: Some(e.error.clone()),
+                    ..RuntimeInfo::default()
+                },
+            )
+        }
+    };
+    let installed = b.unit_path().exists();
+    let command = b.read_command();
+    let saved = match node_json::read(state_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
+        }
+    };
+    let hs = host_status::read(state_dir);
+    let from_cmd = command
+        .as_ref()
+        .and_then(|c| endpoint_from_argv(&c.program_arguments));
+    let from_saved = saved.as_ref().map(node_json::saved_gateway).and_then(|g| {
+        g.host.clone().map(|host| Endpoint {
+            host,
+            port: g.port.unwrap_or(super::plan::DEFAULT_PORT),
+            tls: g.tls == Some(true) || g.tls_fingerprint.is_some(),
+            tls_fingerprint: g.tls_fingerprint,
+        })
+    });
+    let gateway = from_cmd.or(from_saved).map(|e| GatewayInfo {
+        url: e.url(),
+        host: e.host,
+        port: e.port,
+        tls: e.tls,
+        tls_fingerprint: e.tls_fingerprint,
+    });
+    let node_id = saved
+        .as_ref()
+        .and_then(|d| node_json::string_field(d, "nodeId"))
+        .or_else(|| hs.node_id.clone());
+    let display_name = saved
+        .as_ref()
+        .and_then(|d| node_json::string_field(d, "displayName"))
+        .or_else(|| hs.display_name.clone());
+    let stale = match hs.pid {
+        Some(pid) => !host_status::pid_alive(pid) || runtime.pid.is_some_and(|main| main != pid),
+        None => false,
+    };
+    let connection = ConnectionInfo {
+        state: hs.state.clone(),
+        pid: hs.pid,
+        since: hs.since,
+        updated_at: hs.updated_at,
+        last_error: hs.last_error.clone(),
+        request_id: hs.request_id.clone(),
+        gateway: hs.gateway.clone(),
+        stale,
+        detail: hs.detail.clone(),
+    };
+    if probe.is_ok() && !installed && !loaded {
+        hints.extend(b.start_hints());
+    }
+    if runtime.status == "stopped" && installed {
+        if runtime.last_exit_status == Some(i64::from(super::EXIT_CONFIG)) {
+            hints.push("The node exited with status 78 (configuration error) and is not restarted until the configuration is fixed; see the logs, then run `openclaw-node restart`.".into());
+        }
+        hints.extend(b.log_hints());
+    }
+    if connection.state == "pairing" && !stale {
+        if let Some(id) = &connection.request_id {
+            hints.push(format!(
+                "Approve this node on the gateway host: openclaw devices approve {id}"
+            ));
+        } else {
+            hints.push("Approve this node on the gateway host: openclaw devices list, then openclaw devices approve <requestId>".into());
+        }
+    }
+    StatusService {
+        label: b.label().into(),
+        loaded,
+        loaded_text: b.loaded_text().into(),
+        not_loaded_text: b.not_loaded_text().into(),
+        command,
+        runtime,
+        installed,
+        unit_name: b.name(),
+        unit_path: b.unit_path().display().to_string(),
+        gateway,
+        node_id,
+        display_name,
+        connection,
+        hints,
+        warnings,
+    }
+}
+
+/// Quote an argument for display (POSIX shell style).
+pub fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+fn ago(now_ms: i64, then_ms: i64) -> String {
+    let s = (now_ms - then_ms).max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// Human-readable status: (stdout text, stderr text).
+pub fn render_status_text(s: &StatusService, log_hints: &[String]) -> (String, String) {
+    let mut out = String::new();
+    let mut err = String::new();
+    let state_text = if s.loaded {
+        s.loaded_text.clone()
+    } else if s.installed {
+        format!("{}, installed", s.not_loaded_text)
+    } else {
+        format!("{}, not installed", s.not_loaded_text)
+    };
+    out.push_str(&format!("Service: {} ({state_text})\n", s.label));
+    out.push_str(&format!("Service file: {}\n", s.unit_path));
+    if let Some(c) = &s.command {
+        let argv: Vec<String> = c.program_arguments.iter().map(|a| shell_quote(a)).collect();
+        out.push_str(&format!("Command: {}\n", argv.join(" ")));
+        if let Some(d) = &c.working_directory {
+            out.push_str(&format!("Working dir: {d}\n"));
+        }
+        if let Some(f) = &c.environment_file {
+            let keys: Vec<&str> = c
+                .environment_value_sources
+                .iter()
+                .filter(|(_, v)| v.as_str() != "inline")
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let keys = if keys.is_empty() {
+                "no variables".to_string()
+            } else {
+                keys.join(", ")
+            };
+            out.push_str(&format!("Environment file: {f} ({keys})\n"));
+        }
+    }
+    let rt = &s.runtime;
+    let mut parts = Vec::new();
+    if let Some(pid) = rt.pid {
+        parts.push(format!("pid {pid}"));
+    }
+    if let Some(since) = &rt.since {
+        parts.push(format!("since {since}"));
+    }
+    if let Some(st) = &rt.state {
+        parts.push(format!("state {st}"));
+    }
+    if let Some(st) = &rt.sub_state {
+        parts.push(format!("sub {st}"));
+    }
+    if let Some(c) = rt.last_exit_status {
+        parts.push(format!("last exit {c}"));
+    }
+    if let Some(r) = &rt.last_exit_reason {
+        parts.push(format!("reason {r}"));
+    }
+    if let Some(n) = rt.restarts.filter(|n| *n > 0) {
+        parts.push(format!("restarts {n}"));
+    }
+    let mut line = rt.status.clone();
+    if !parts.is_empty() {
+        line.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if let Some(d) = &rt.detail {
+        line.push_str(&format!(" — {d}"));
+    }
+    out.push_str(&format!("Runtime: {line}\n"));
+    if let Some(g) = &s.gateway {
+        let pin = g
+            .tls_fingerprint
+            .as_ref()
+            .map(|f| format!(" (pinned {f})"))
+            .unwrap_or_default();
+        out.push_str(&format!("Gateway: {}{pin}\n", g.url));
+    }
+    if s.node_id.is_some() || s.display_name.is_some() {
+        out.push_str(&format!(
+            "Node: id {}, display name {}\n",
+            s.node_id.as_deref().unwrap_or("(not yet assigned)"),
+            s.display_name.as_deref().unwrap_or("(machine name)")
+        ));
+    }
+    let c = &s.connection;
+    let now = host_status::now_ms();
+    let mut conn = c.state.clone();
+    if let Some(since) = c.since {
+        conn.push_str(&format!(" since {}", super::format_unix_ms(since)));
+    }
+    if let Some(u) = c.updated_at {
+        conn.push_str(&format!(
+            " (reported {}{})",
+            ago(now, u),
+            c.pid.map(|p| format!(" by pid {p}")).unwrap_or_default()
+        ));
+    }
+    if c.stale {
+        conn.push_str(" [stale: that process is no longer the running service]");
+    }
+    if c.state == "unknown"
+        && let Some(d) = &c.detail
+    {
+        conn.push_str(&format!(" ({d})"));
+    }
+    out.push_str(&format!("Connection: {conn}\n"));
+    if let Some(e) = &c.last_error {
+        out.push_str(&format!("Last error: {e}\n"));
+    }
+    if let Some(id) = c.request_id.as_ref().filter(|_| c.state == "pairing") {
+        out.push_str(&format!("Pairing request: {id}\n"));
+    }
+    if s.installed || s.loaded {
+        for h in log_hints {
+            out.push_str(&format!("Logs: {h}\n"));
+        }
+    }
+    if !s.loaded && !s.installed && rt.status != "unknown" {
+        out.push('\n');
+        for h in &s.hints {
+            out.push_str(&format!("Start with: {h}\n"));
+        }
+    } else {
+        for h in &s.hints {
+            if !log_hints.contains(h) {
+                err.push_str(&format!("Tip: {h}\n"));
+            }
+        }
+    }
+    if rt.missing_unit == Some(true) && s.installed {
+        err.push_str("Service unit not found by the service manager (try: systemctl --user daemon-reload).\n");
+    } else if s.loaded && rt.status == "stopped" {
+        err.push_str("Service is loaded but not running.\n");
+    }
+    for w in &s.warnings {
+        err.push_str(&format!("Warning: {w}\n"));
+    }
+    (out, err)
+}
+
+/// Collect `environment` and `environmentValueSources` for `service.command`.
+pub fn command_info(
+    argv: Vec<String>,
+    inline: Vec<(String, String)>,
+    env_file: Option<&Path>,
+    working_directory: Option<String>,
+    source_path: &Path,
+) -> CommandInfo {
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    let mut environment = BTreeMap::new();
+    for (k, v) in inline {
+        sources.insert(k.clone(), "inline".into());
+        environment.insert(k, v);
+    }
+    if let Some(f) = env_file
+        && let Ok(Some(text)) = fsutil::read_optional(f)
+    {
+        for k in super::envfile::keys(&text) {
+            let v = match sources.get(&k).map(String::as_str) {
+                Some("inline") => "inline-and-file",
+                _ => "file",
+            };
+            sources.insert(k, v.into());
+        }
+    }
+    CommandInfo {
+        program_arguments: argv,
+        working_directory,
+        environment,
+        source_path: Some(source_path.display().to_string()),
+        environment_value_sources: sources,
+        environment_file: env_file.map(|p| p.display().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_from_command_line() {
+        let argv: Vec<String> = [
+            "/bin/x",
+            "run",
+            "--host",
+            "h",
+            "--port",
+            "1",
+            "--tls-fingerprint",
+            "ab",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let e = endpoint_from_argv(&argv).unwrap();
+        assert_eq!(e.url(), "wss://h:1");
+        assert_eq!(e.tls_fingerprint.as_deref(), Some("ab"));
+        assert!(endpoint_from_argv(&["x".to_string()]).is_none());
+    }
+
+    #[test]
+    fn quoting_for_display() {
+        assert_eq!(shell_quote("abc"), "abc");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn windows_is_reported_as_unsupported() {
+        let (msg, hints) = unsupported_platform("windows");
+        assert!(msg.contains("Windows"));
+        assert!(msg.contains("not supported yet"));
+        assert!(hints[0].contains("openclaw-node run"));
+    }
+}
