@@ -144,7 +144,6 @@ pub fn install(
         Ok(p) => p,
         Err(e) => return Outcome::done(r.fail(e.error, e.hints), progress),
     };
-    r.warnings.extend(plan.warnings.iter().cloned());
     if let Err(e) = b.probe() {
         return Outcome::done(r.fail(e.error, e.hints), progress);
     }
@@ -164,6 +163,7 @@ pub fn install(
         r.service = Some(summary(b, loaded));
         return Outcome::done(r, progress);
     }
+    r.warnings.extend(plan.warnings.iter().cloned());
     if let Err(e) = node_json::update(state_dir, &plan.node_json) {
         return Outcome::done(
             r.fail(format!("Node install failed: {e}"), Vec::new()),
@@ -185,6 +185,9 @@ pub fn install(
             progress,
         );
     }
+    // A configuration error makes the node exit at once (status 78, not restarted): look again
+    // shortly after the start so the user hears about it now rather than from `status`.
+    std::thread::sleep(std::time::Duration::from_millis(400));
     let rt = b.runtime();
     if rt.status != "running" && rt.state.as_deref() != Some("activating") {
         let code = rt

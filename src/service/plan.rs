@@ -340,7 +340,8 @@ pub fn build(
             return Err(PlanError::Usage("Invalid --display-name: empty".into()));
         }
     }
-    if !tls && !plaintext_ok(&host) {
+    let insecure_ok = env("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS").is_some_and(|v| v == "1");
+    if !tls && !insecure_ok && !plaintext_ok(&host) {
         warnings.push(format!(
             "The gateway host {host} is not a loopback or private address and TLS is off; `openclaw-node run` refuses plaintext ws:// there. Add --tls (and --tls-fingerprint for a self-signed gateway)."
         ));
