@@ -834,3 +834,20 @@ fn complaint_15_program_location_is_absolute_and_warned_when_unstable() {
     let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
     assert!(exec.starts_with("ExecStart=/"), "{exec}");
 }
+
+#[test]
+fn connection_report_is_stale_once_the_service_stopped() {
+    let lab = installed_lab();
+    let status = format!(
+        r#"{{"pid": {}, "state": "connected", "since": 1, "updatedAt": 2}}"#,
+        std::process::id()
+    );
+    std::fs::write(lab.state_dir().join("node-host-status.json"), status).unwrap();
+    let v = lab.run(&["status", "--json"]).json();
+    assert_eq!(v["service"]["connection"]["stale"], false);
+    lab.run(&["stop"]);
+    let v = lab.run(&["status", "--json"]).json();
+    assert_eq!(v["service"]["connection"]["stale"], true);
+    let r = lab.run(&["status"]);
+    assert!(r.stdout.contains("[stale"), "{}", r.stdout);
+}

@@ -80,6 +80,75 @@ pub fn write(state: &Path, status: &HostStatus) -> Result<(), ServiceError> {
     super::fsutil::atomic_write(&path(state), text.as_bytes(), 0o600)
 }
 
+/// Keeps the status file up to date for the running host: tracks when the state last changed
+/// (`since`) and rewrites the file on every report. Writing is best-effort (a failure is logged,
+/// never fatal: the file is informational).
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    state_dir: PathBuf,
+    status: HostStatus,
+}
+
+impl Reporter {
+    /// Start reporting as `connecting` (nothing is written until the first [`Reporter::report`]).
+    pub fn new(state_dir: &Path, gateway: StatusGateway) -> Self {
+        let now = now_ms();
+        Self {
+            state_dir: state_dir.to_path_buf(),
+            status: HostStatus {
+                pid: std::process::id(),
+                state: ConnectionState::Connecting,
+                since: now,
+                updated_at: now,
+                last_error: None,
+                gateway,
+                node_id: None,
+                display_name: None,
+                request_id: None,
+            },
+        }
+    }
+
+    /// Set the node id / display name shown by `status`.
+    pub fn set_identity(&mut self, node_id: Option<String>, display_name: Option<String>) {
+        self.status.node_id = node_id;
+        self.status.display_name = display_name;
+    }
+
+    /// Report a state and write the file. `last_error` replaces the previous error only when
+    /// `Some`; use [`Reporter::clear_error`] after a successful connect.
+    pub fn report(
+        &mut self,
+        state: ConnectionState,
+        last_error: Option<String>,
+        request_id: Option<String>,
+    ) {
+        let now = now_ms();
+        if state != self.status.state {
+            self.status.state = state;
+            self.status.since = now;
+        }
+        if last_error.is_some() {
+            self.status.last_error = last_error;
+        }
+        self.status.request_id = request_id;
+        self.status.updated_at = now;
+        if let Err(e) = write(&self.state_dir, &self.status) {
+            tracing::warn!("cannot update the host status file: {e}");
+        }
+    }
+
+    /// Forget the last error (e.g. after a successful connect).
+    pub fn clear_error(&mut self) {
+        self.status.last_error = None;
+    }
+
+    /// The current report.
+    pub fn current(&self) -> &HostStatus {
+        &self.status
+    }
+}
+
 /// What `status` learned from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReadStatus {
@@ -109,7 +178,7 @@ pub fn read(state: &Path) -> ReadStatus {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return unknown(format!(
-                "{} does not exist (the host has not reported yet)",
+                "{} does not exist; the host has not reported yet",
                 p.display()
             ));
         }
@@ -213,6 +282,31 @@ mod tests {
         let r = read(dir.path());
         assert_eq!(r.state, "unknown");
         assert_eq!(r.pid, None);
+    }
+
+    #[test]
+    fn reporter_tracks_since_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = StatusGateway {
+            host: "h".into(),
+            port: 1,
+            tls: false,
+        };
+        let mut r = Reporter::new(dir.path(), gw);
+        r.report(ConnectionState::Backoff, Some("refused".into()), None);
+        let since = r.current().since;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        r.report(ConnectionState::Backoff, None, None);
+        assert_eq!(r.current().since, since, "same state keeps since");
+        assert_eq!(r.current().last_error.as_deref(), Some("refused"));
+        r.clear_error();
+        r.report(ConnectionState::Pairing, None, Some("req".into()));
+        assert!(r.current().since > since);
+        let back = read(dir.path());
+        assert_eq!(back.state, "pairing");
+        assert_eq!(back.pid, Some(std::process::id()));
+        assert_eq!(back.request_id.as_deref(), Some("req"));
+        assert_eq!(back.last_error, None);
     }
 
     #[test]

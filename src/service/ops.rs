@@ -422,7 +422,11 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
         .and_then(|d| node_json::string_field(d, "displayName"))
         .or_else(|| hs.display_name.clone());
     let stale = match hs.pid {
-        Some(pid) => !host_status::pid_alive(pid) || runtime.pid.is_some_and(|main| main != pid),
+        Some(pid) => {
+            !host_status::pid_alive(pid)
+                || runtime.pid.is_some_and(|main| main != pid)
+                || (runtime.status == "stopped" && hs.state != "stopped")
+        }
         None => false,
     };
     let connection = ConnectionInfo {
