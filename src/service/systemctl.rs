@@ -126,6 +126,10 @@ pub struct EnvFacts {
     pub bus_socket_exists: bool,
     /// Lingering enabled for the user, if known.
     pub linger: Option<bool>,
+    /// systemd is the init system (`/run/systemd/system` exists).
+    pub systemd_booted: bool,
+    /// Running under WSL.
+    pub wsl: bool,
 }
 
 /// The current user's name.
@@ -154,6 +158,9 @@ impl EnvFacts {
             linger: linger_enabled(&user),
             user,
             runtime_dir_exists: std::path::Path::new(&format!("/run/user/{uid}")).is_dir(),
+            systemd_booted: std::path::Path::new("/run/systemd/system").is_dir(),
+            wsl: std::fs::read_to_string("/proc/version")
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("microsoft")),
             bus_socket_exists: bus,
             xdg_runtime_dir: xdg,
         }
@@ -208,6 +215,13 @@ const EXPORT_XDG: &str = "export XDG_RUNTIME_DIR=/run/user/$(id -u)";
 pub fn diagnose(detail: &str, f: &EnvFacts) -> Unavailable {
     let linger = format!("sudo loginctl enable-linger {}", f.user);
     let mut hints = Vec::new();
+    if !f.systemd_booted {
+        if f.wsl {
+            hints.push("WSL: enable systemd by adding `[boot]` / `systemd=true` to /etc/wsl.conf, then run `wsl --shutdown` from Windows and reopen the shell.".into());
+        } else {
+            hints.push("systemd is not the init system here (container or chroot?): run `openclaw-node run` under the container's own supervisor instead of installing a user service.".into());
+        }
+    }
     let why;
     match &f.xdg_runtime_dir {
         None => {
@@ -258,11 +272,14 @@ pub fn diagnose(detail: &str, f: &EnvFacts) -> Unavailable {
     }
     hints.push("Then retry; or run `openclaw-node run` in the foreground.".into());
     let detail = detail.trim();
-    let error = if detail.is_empty() {
+    let mut error = if detail.is_empty() {
         format!("systemctl --user unavailable: {why}.")
     } else {
         format!("systemctl --user unavailable: {why}. systemctl said: {detail}")
     };
+    if !f.systemd_booted {
+        error.push_str(" Also, systemd is not running as the init system on this machine (no /run/systemd/system), so there is no user manager to start.");
+    }
     Unavailable { error, hints }
 }
 
@@ -278,6 +295,8 @@ mod tests {
             runtime_dir_exists: true,
             bus_socket_exists: false,
             linger: Some(true),
+            systemd_booted: true,
+            wsl: false,
         }
     }
 
@@ -329,6 +348,8 @@ mod tests {
             runtime_dir_exists: false,
             bus_socket_exists: false,
             linger: Some(false),
+            systemd_booted: true,
+            wsl: false,
         };
         let u = diagnose("Failed to connect to bus: No such file or directory", &f);
         assert!(
@@ -347,6 +368,29 @@ mod tests {
                 .any(|h| h == "sudo systemctl start user@0.service")
         );
         assert!(u.hints.iter().any(|h| h.starts_with("Running as root")));
+    }
+
+    #[test]
+    fn complaint_13_no_systemd_init_container_and_wsl() {
+        let f = EnvFacts {
+            systemd_booted: false,
+            ..facts()
+        };
+        let u = diagnose("System has not been booted with systemd", &f);
+        assert!(
+            u.error
+                .contains("systemd is not running as the init system"),
+            "{}",
+            u.error
+        );
+        assert!(u.hints[0].contains("container"), "{:?}", u.hints);
+        let f = EnvFacts {
+            systemd_booted: false,
+            wsl: true,
+            ..facts()
+        };
+        let u = diagnose("", &f);
+        assert!(u.hints[0].contains("/etc/wsl.conf"), "{:?}", u.hints);
     }
 
     #[test]
