@@ -851,3 +851,61 @@ fn connection_report_is_stale_once_the_service_stopped() {
     let r = lab.run(&["status"]);
     assert!(r.stdout.contains("[stale"), "{}", r.stdout);
 }
+
+#[test]
+fn complaint_16_status_flags_a_running_node_whose_binary_was_replaced() {
+    let lab = Lab::new();
+    // A process running from a binary that is then deleted, standing in for an upgraded node.
+    let copy = lab.root().join("old-node");
+    std::fs::copy("/bin/sleep", &copy).unwrap();
+    let mut child = std::process::Command::new(&copy).arg("30").spawn().unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    let lab = Lab {
+        env: vec![("FAKE_PID".into(), child.id().to_string())],
+        ..lab
+    };
+    let r = lab.run(&["install", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lab.run(&["status", "--json"]).json();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(v["service"]["runtime"]["pid"], child.id());
+    assert!(
+        v["service"]["warnings"]
+            .to_string()
+            .contains("openclaw-node restart"),
+        "{v}"
+    );
+}
+
+#[test]
+fn complaint_15_status_flags_a_missing_program_and_old_version() {
+    let lab = installed_lab();
+    let unit = std::fs::read_to_string(lab.unit_path()).unwrap();
+    let exe = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let unit = unit.replace(&exe, "/nonexistent/openclaw-node").replace(
+        &format!("OPENCLAW_SERVICE_VERSION={}", env!("CARGO_PKG_VERSION")),
+        "OPENCLAW_SERVICE_VERSION=0.0.1-old",
+    );
+    std::fs::write(lab.unit_path(), unit).unwrap();
+    let r = lab.run(&["status"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("/nonexistent/openclaw-node does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("installed by openclaw-node v0.0.1-old"),
+        "{}",
+        r.stderr
+    );
+}

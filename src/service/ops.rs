@@ -458,6 +458,7 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
             hints.push("Approve this node on the gateway host: openclaw devices list, then openclaw devices approve <requestId>".into());
         }
     }
+    warnings.extend(binary_drift(command.as_ref(), runtime.pid));
     StatusService {
         label: b.label().into(),
         loaded,
@@ -475,6 +476,39 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
         hints,
         warnings,
     }
+}
+
+/// Complaint 15/16: the service runs a binary that is gone, an older version, or a process
+/// whose executable was replaced on disk since it started (an upgrade that needs a restart).
+pub fn binary_drift(command: Option<&CommandInfo>, main_pid: Option<u32>) -> Vec<String> {
+    let mut out = Vec::new();
+    let current = env!("CARGO_PKG_VERSION");
+    if let Some(c) = command {
+        if let Some(program) = c.program_arguments.first()
+            && program.starts_with('/')
+            && !Path::new(program).exists()
+        {
+            out.push(format!(
+                "The service program {program} does not exist any more; reinstall from the binary you want to run: openclaw-node install --force"
+            ));
+        }
+        if let Some(v) = c.environment.get("OPENCLAW_SERVICE_VERSION")
+            && v != current
+        {
+            out.push(format!(
+                "The service was installed by openclaw-node v{v}; this is v{current}. Refresh it with: openclaw-node install --force"
+            ));
+        }
+    }
+    if let Some(pid) = main_pid
+        && let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe"))
+        && exe.to_string_lossy().ends_with(" (deleted)")
+    {
+        out.push(format!(
+            "The running node (pid {pid}) was started from a binary that has since been replaced or deleted; run `openclaw-node restart` to run the current one."
+        ));
+    }
+    out
 }
 
 /// Quote an argument for display (POSIX shell style).
