@@ -112,7 +112,7 @@ fn display_name_with_newline_is_refused() {
         "a\nExecStartPre=/bin/true",
         "--json",
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a bad flag value is a usage error");
     let v = r.json();
     assert!(v["error"].as_str().unwrap().contains("line break"), "{v}");
     assert!(!lab.unit_path().exists());

@@ -659,7 +659,7 @@ pub fn render_status_text(s: &StatusService, log_hints: &[String]) -> (String, S
         }
     }
     if rt.missing_unit == Some(true) && s.installed {
-        err.push_str("Service unit not found by the service manager (try: systemctl --user daemon-reload).\n");
+        err.push_str("Service unit not found.\n");
     } else if s.loaded && rt.status == "stopped" {
         err.push_str("Service is loaded but not running.\n");
     }

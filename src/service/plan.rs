@@ -332,10 +332,10 @@ pub fn build(
         if id.is_empty() {
             return Err(PlanError::Usage("Invalid --node-id: empty".into()));
         }
-        check_no_control("--node-id", id)?;
+        check_no_control("--node-id", id).map_err(|e| PlanError::Usage(e.to_string()))?;
     }
     if let Some(n) = &req.display_name {
-        check_no_control("--display-name", n)?;
+        check_no_control("--display-name", n).map_err(|e| PlanError::Usage(e.to_string()))?;
         if n.trim().is_empty() {
             return Err(PlanError::Usage("Invalid --display-name: empty".into()));
         }
@@ -635,7 +635,10 @@ mod tests {
         ));
         let mut r = req();
         r.display_name = Some("a\nb".into());
-        assert!(build(&r, None, &ctx(), &no_env).is_err());
+        assert!(matches!(
+            build(&r, None, &ctx(), &no_env),
+            Err(PlanError::Usage(_))
+        ));
         let mut r = req();
         r.host = "a b".into();
         r.explicit.host = true;
