@@ -10,6 +10,15 @@
 //! - An approval-bound run whose cwd/executable/operand checks fail is denied with reason
 //!   `approval-required` (as upstream does).
 //! - `needsScreenRecording` is denied *before* anything is persisted.
+//!
+//! Intentional differences from the official implementation (openclaw@2026.9.6, checked with
+//! `evaluateShellAllowlistWithAuthorization`):
+//! - A nested single-command shell (`sh:"bash -c ls"`) is not unwrapped: it needs an approval
+//!   (EA §19 case 86); 2026.9.6 unwraps it and matches `ls`.
+//! - A newline after a comment is rejected like any raw newline; 2026.9.6 treats it as a command
+//!   separator. Both are fail-closed relative to upstream.
+//! - Positional-carrier and nested-chain segments are reported as one segment with `nested`
+//!   details instead of being flattened.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
