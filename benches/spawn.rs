@@ -1,0 +1,2 @@
+//! Spawn + wait of `/bin/true`: plain `std::process::Command` vs the launcher's profiles.
+fn main() {}
