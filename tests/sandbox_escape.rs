@@ -644,3 +644,25 @@ fn attack_fork_bomb_as_unprivileged_user_hits_rlimit_nproc() {
         .to_string();
     assert_eq!(line.split_whitespace().nth(2), Some("12"), "{line}");
 }
+
+#[test]
+fn per_agent_override_tightens_one_agent_only() {
+    let dir = helper().parent().unwrap().to_path_buf();
+    let l = launcher(&format!(
+        "{{ profile: 'standard', agents: {{ ops: {{ profile: 'strict' }} }}, readableRoots: ['{}'] }}",
+        dir.display()
+    ));
+    if !require_full(&l) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let h = helper();
+    let mut r = req(&[h.to_str().unwrap(), "socket-inet"], d.path());
+    assert_eq!(
+        run(&l, r.clone()).stdout.trim(),
+        "ok",
+        "main agent: standard"
+    );
+    r.agent_id = Some("ops".into());
+    assert_eq!(run(&l, r).stdout.trim(), EPERM, "ops agent: strict");
+}

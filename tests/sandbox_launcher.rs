@@ -33,7 +33,7 @@ fn result_payload_shape_matches_official_host() {
 
 #[test]
 fn echo_succeeds_with_exit_code_zero() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, sh("echo hello; echo err >&2", d.path()));
     assert_eq!(o.exit_code, Some(0), "{o:?}");
@@ -44,7 +44,7 @@ fn echo_succeeds_with_exit_code_zero() {
 
 #[test]
 fn nonzero_exit_is_reported_not_success() {
-    let l = launcher("{ profile: 'off' }");
+    let l = semantics_launcher("{ profile: 'off' }");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, sh("exit 3", d.path()));
     assert_eq!(o.exit_code, Some(3));
@@ -53,7 +53,7 @@ fn nonzero_exit_is_reported_not_success() {
 
 #[test]
 fn complaint_11_stdin_is_eof_interactive_commands_do_not_hang() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let mut r = req(&["/bin/cat"], d.path());
     r.timeout_ms = Some(5_000);
@@ -65,7 +65,7 @@ fn complaint_11_stdin_is_eof_interactive_commands_do_not_hang() {
 
 #[test]
 fn complaint_3_missing_cwd_names_the_directory() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let missing = d.path().join("nope");
     let o = run(&l, req(&["/bin/true"], &missing));
@@ -81,7 +81,7 @@ fn complaint_3_missing_cwd_names_the_directory() {
 
 #[test]
 fn cwd_that_is_a_file_is_reported() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("file");
     std::fs::write(&f, "x").unwrap();
@@ -91,7 +91,7 @@ fn cwd_that_is_a_file_is_reported() {
 
 #[test]
 fn missing_executable_is_a_spawn_error_in_the_outcome() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, req(&["/nonexistent/openclaw-binary"], d.path()));
     assert_eq!(o.exit_code, None);
@@ -101,7 +101,7 @@ fn missing_executable_is_a_spawn_error_in_the_outcome() {
 
 #[test]
 fn path_lookup_uses_the_child_env() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, req(&["true"], d.path()));
     assert_eq!(o.exit_code, Some(0), "{o:?}");
@@ -109,7 +109,7 @@ fn path_lookup_uses_the_child_env() {
 
 #[test]
 fn env_is_exactly_the_request_env_plus_private_tmpdir() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let mut r = req(&["/usr/bin/env"], d.path());
     r.env.push(("FOO".into(), "bar".into()));
@@ -135,7 +135,7 @@ fn env_is_exactly_the_request_env_plus_private_tmpdir() {
 
 #[test]
 fn output_cap_keeps_head_and_marks_truncation() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, sh("head -c 300000 /dev/zero | tr '\\0' a", d.path()));
     assert_eq!(o.exit_code, Some(0));
@@ -145,7 +145,7 @@ fn output_cap_keeps_head_and_marks_truncation() {
 
 #[test]
 fn truncation_marker_goes_to_stderr_when_stderr_has_text() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(
         &l,
@@ -164,7 +164,7 @@ fn truncation_marker_goes_to_stderr_when_stderr_has_text() {
 
 #[test]
 fn timeout_kills_with_term_and_reports_signal() {
-    let l = launcher("{ termGraceMs: 300 }");
+    let l = semantics_launcher("{ termGraceMs: 300 }");
     let d = tempfile::tempdir().unwrap();
     let mut r = req(&["/bin/sleep", "30"], d.path());
     r.timeout_ms = Some(300);
@@ -178,7 +178,7 @@ fn timeout_kills_with_term_and_reports_signal() {
 
 #[test]
 fn timeout_escalates_to_kill_after_grace_when_term_is_ignored() {
-    let l = launcher("{ termGraceMs: 200 }");
+    let l = semantics_launcher("{ termGraceMs: 200 }");
     let d = tempfile::tempdir().unwrap();
     let mut r = sh("trap '' TERM; while :; do sleep 0.05; done", d.path());
     r.timeout_ms = Some(300);
@@ -192,7 +192,7 @@ fn timeout_escalates_to_kill_after_grace_when_term_is_ignored() {
 
 #[test]
 fn ea_case_151_exit_zero_after_timeout_kill_reports_124() {
-    let l = launcher("{ termGraceMs: 2000 }");
+    let l = semantics_launcher("{ termGraceMs: 2000 }");
     let d = tempfile::tempdir().unwrap();
     let mut r = sh("trap 'exit 0' TERM; sleep 30 & wait", d.path());
     r.timeout_ms = Some(300);
@@ -204,7 +204,7 @@ fn ea_case_151_exit_zero_after_timeout_kill_reports_124() {
 
 #[test]
 fn default_timeout_applies_when_request_has_none_and_max_caps_requests() {
-    let l = launcher("{ defaultTimeoutMs: 300, maxTimeoutMs: 400 }");
+    let l = semantics_launcher("{ defaultTimeoutMs: 300, maxTimeoutMs: 400 }");
     let d = tempfile::tempdir().unwrap();
     let mut r = req(&["/bin/sleep", "30"], d.path());
     r.timeout_ms = None;
@@ -217,7 +217,7 @@ fn default_timeout_applies_when_request_has_none_and_max_caps_requests() {
 
 #[test]
 fn complaint_9_cancellation_kills_the_run() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -241,7 +241,7 @@ fn complaint_9_cancellation_kills_the_run() {
 
 #[test]
 fn complaint_8_signal_death_is_reported_in_error() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, sh("kill -KILL $$", d.path()));
     assert_eq!(o.exit_code, None);
@@ -251,7 +251,7 @@ fn complaint_8_signal_death_is_reported_in_error() {
 
 #[test]
 fn child_runs_in_its_own_session_and_process_group() {
-    let l = launcher("{}");
+    let l = semantics_launcher("{}");
     let d = tempfile::tempdir().unwrap();
     let o = run(&l, sh("cat /proc/self/stat", d.path()));
     // fields: pid (comm) state ppid pgrp session

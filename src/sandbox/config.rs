@@ -15,6 +15,7 @@
 //!     maxOpenFiles: null,           // RLIMIT_NOFILE (null = inherit)
 //!     maxFileSizeBytes: null,       // RLIMIT_FSIZE (null = inherit)
 //!     runAs: { uid: 65534, gid: 65534 }, // run children as this unprivileged user (host is root)
+//!     useCgroups: true,             // per-run cgroup: tree kill + pids bound (false: process group only)
 //!     agents: { ops: { profile: "strict" } }, // per-agent overrides
 //!   },
 //! }
@@ -76,6 +77,11 @@ pub struct SandboxConfig {
     /// Run children as this (unprivileged) user instead of the host's own uid.
     #[serde(default)]
     pub run_as: Option<RunAs>,
+    /// Per-run cgroups (complete tree kill, pids bound). Default true; `false` trades them for
+    /// ~one RCU grace period less per spawn (process-group kill only, descendants calling
+    /// `setsid` can then escape a timeout).
+    #[serde(default)]
+    pub use_cgroups: Option<bool>,
     /// Per-agent overrides, keyed by agent id.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentSandboxOverride>,

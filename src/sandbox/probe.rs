@@ -103,3 +103,49 @@ impl KernelSupport {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(abi: Option<i32>, seccomp: bool) -> KernelSupport {
+        KernelSupport {
+            kernel_release: "test".into(),
+            landlock_abi: abi,
+            landlock_error: abi
+                .is_none()
+                .then(|| "Landlock is not built into this kernel".into()),
+            seccomp_filter: seccomp,
+            seccomp_actions: Vec::new(),
+            user_namespaces: false,
+            cgroup: CgroupSupport::default(),
+        }
+    }
+
+    #[test]
+    fn fail_closed_message_names_missing_feature_and_config_switch() {
+        let s = support(None, true);
+        let why = s.missing_for(Profile::Standard).unwrap();
+        assert!(
+            why.contains("Landlock") && why.contains("sandbox.profile"),
+            "{why}"
+        );
+        assert!(s.missing_for(Profile::Off).is_none(), "off needs nothing");
+
+        let old = support(Some(2), true).missing_for(Profile::Strict).unwrap();
+        assert!(
+            old.contains("ABI 2") && old.contains("sandbox.profile"),
+            "{old}"
+        );
+
+        let nosec = support(Some(7), false)
+            .missing_for(Profile::Standard)
+            .unwrap();
+        assert!(nosec.contains("seccomp"), "{nosec}");
+        assert!(
+            support(Some(7), true)
+                .missing_for(Profile::Strict)
+                .is_none()
+        );
+    }
+}

@@ -78,9 +78,16 @@ impl LauncherInner {
                 .map(Arc::new)
                 .map_err(|e| SandboxError::Setup(e.to_string()))
         };
+        let mut support = KernelSupport::probe();
+        if config.use_cgroups == Some(false) {
+            support.cgroup = super::cgroup::CgroupSupport {
+                notes: vec!["per-run cgroups disabled by `sandbox.useCgroups: false`".into()],
+                ..Default::default()
+            };
+        }
         Ok(Self {
             config: config.clone(),
-            support: KernelSupport::probe(),
+            support,
             seccomp_net: compile(true)?,
             seccomp_nonet: compile(false)?,
         })

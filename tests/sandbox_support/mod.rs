@@ -105,3 +105,21 @@ pub fn process_with_marker(marker: &str) -> Vec<i32> {
     }
     out
 }
+
+/// A launcher for run-semantics tests: the configured (confining) profile when this kernel can
+/// enforce it; otherwise (loud skip of the confinement, or failure under MUST_WORK) `off`.
+pub fn semantics_launcher(json5_text: &str) -> Launcher {
+    let mut cfg: SandboxConfig = json5::from_str(json5_text).unwrap();
+    let l = Launcher::new(&cfg).unwrap();
+    let wanted = cfg
+        .profile
+        .as_deref()
+        .and_then(openclaw_node::sandbox::Profile::parse)
+        .unwrap_or(openclaw_node::sandbox::Profile::Standard);
+    if let Some(why) = l.support().missing_for(wanted) {
+        require(false, &why);
+        cfg.profile = Some("off".into());
+        return Launcher::new(&cfg).unwrap();
+    }
+    l
+}
