@@ -243,7 +243,8 @@ pub fn parse_policy(
     Ok(out)
 }
 
-/// The compiled programs a run installs, in order.
+/// The compiled programs of a confining run. They are installed as ONE program ([`Self::combined`])
+/// so the kernel prepares one filter (and its constant-action cache) per spawn instead of three.
 #[derive(Debug, Clone)]
 pub struct CompiledSet {
     /// x86_64 only: refuses x32 syscall numbers with EPERM.
@@ -252,16 +253,45 @@ pub struct CompiledSet {
     pub enosys: Vec<sock_filter>,
     /// The EPERM deny-list (standard, optionally + no-network).
     pub eperm: Vec<sock_filter>,
+    /// x32 guard, then enosys, then eperm, chained (see [`chain`]).
+    pub combined: Vec<sock_filter>,
 }
 
 impl CompiledSet {
-    /// All programs in installation order.
+    /// The programs to install, in order (one: the combined program).
     pub fn programs(&self) -> impl Iterator<Item = &[sock_filter]> {
-        self.x32_guard
-            .as_deref()
-            .into_iter()
-            .chain([self.enosys.as_slice(), self.eperm.as_slice()])
+        std::iter::once(self.combined.as_slice())
     }
+}
+
+const BPF_RET_K: u16 = 0x06;
+const BPF_JA: u16 = 0x05;
+
+/// Chain self-contained seccomp programs: in every program but the last, each `RET ALLOW`
+/// becomes a jump to the start of the next program, so a syscall is allowed only if every
+/// program allows it and the first non-allow verdict wins (programs only jump forward, and each
+/// loads the fields it tests itself, so this is exactly "install them one after the other" with
+/// the earlier program's verdict taking precedence).
+pub fn chain(parts: &[&[sock_filter]]) -> Vec<sock_filter> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.iter().enumerate() {
+        let len = part.len();
+        for (j, ins) in part.iter().enumerate() {
+            if i != last && ins.code == BPF_RET_K && ins.k == libc::SECCOMP_RET_ALLOW {
+                out.push(sock_filter {
+                    code: BPF_JA,
+                    jt: 0,
+                    jf: 0,
+                    // Jump past the rest of this part: lands on the next part's first insn.
+                    k: (len - j - 1) as u32,
+                });
+            } else {
+                out.push(ins.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Compile the filters a confining run installs; `network: false` adds the no-network rules.
@@ -290,10 +320,27 @@ pub fn compile_set(network: bool) -> Result<CompiledSet, PolicyLoadError> {
         }
         eperm.merge(&extra);
     }
+    let x32 = x32_guard();
+    let enosys = enosys.compile(STD)?;
+    let eperm = eperm.compile(STD)?;
+    let mut parts: Vec<&[sock_filter]> = Vec::new();
+    if let Some(g) = &x32 {
+        parts.push(g);
+    }
+    parts.push(&enosys);
+    parts.push(&eperm);
+    let combined = chain(&parts);
+    if combined.len() >= 4096 {
+        return Err(PolicyLoadError::Compile {
+            file: STD,
+            message: format!("combined filter too long ({} instructions)", combined.len()),
+        });
+    }
     Ok(CompiledSet {
-        x32_guard: x32_guard(),
-        enosys: enosys.compile(STD)?,
-        eperm: eperm.compile(STD)?,
+        x32_guard: x32,
+        enosys,
+        eperm,
+        combined,
     })
 }
 
@@ -475,6 +522,38 @@ mod tests {
         // compare alike, so AF_UNIX with garbage above bit 31 is still AF_UNIX.
         assert_eq!(sock(0xdead_0000_0000_0001), libc::SECCOMP_RET_ALLOW);
         assert_eq!(sock(0xdead_0000_0000_0002), EPERM_RET);
+    }
+
+    #[test]
+    fn combined_program_equals_the_separate_filters_on_every_syscall() {
+        for network in [true, false] {
+            let set = compile_set(network).unwrap();
+            let separate = |d: &SeccompData| {
+                let mut progs: Vec<&[sock_filter]> = Vec::new();
+                if let Some(g) = &set.x32_guard {
+                    progs.push(g);
+                }
+                progs.push(&set.enosys);
+                progs.push(&set.eperm);
+                // Kernel semantics for several filters: the most restrictive verdict wins; here
+                // all non-allow verdicts are ERRNO, so the first non-allow equals the chain's.
+                progs
+                    .iter()
+                    .map(|p| eval(p, d))
+                    .find(|v| *v != libc::SECCOMP_RET_ALLOW)
+                    .unwrap_or(libc::SECCOMP_RET_ALLOW)
+            };
+            for nr in (0..500u32).chain((0..500).map(|n| n | X32_SYSCALL_BIT)) {
+                for arg0 in [0u64, 1, 2, 10, 16, 0x1000_0000, 0x4000_0011, u64::MAX] {
+                    let d = SeccompData::native(nr, [arg0, 0, 0, 0, 0, 0]);
+                    assert_eq!(
+                        eval(&set.combined, &d),
+                        separate(&d),
+                        "nr {nr} arg0 {arg0:#x}"
+                    );
+                }
+            }
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
