@@ -1,15 +1,176 @@
-//! `openclaw-node sandbox check`: what this machine can enforce.
+//! `openclaw-node sandbox check [--json]`: what this machine can enforce (Landlock ABI, seccomp,
+//! user namespaces, cgroup tree kill and pids bound) and what each profile will do here.
+//! Exit status 0 when the configured profile is enforceable, 1 when runs would be refused,
+//! 78 when the configuration is invalid.
 
 use clap::Subcommand;
+use serde_json::json;
+
+use crate::cli::EXIT_CONFIG;
+use crate::config::{NodeHostConfig, node_host_config_path, state_dir};
+use crate::sandbox::{Launcher, Profile};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum SandboxCommand {
     /// Print what this kernel can enforce and what each profile will do.
-    Check,
+    Check {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: SandboxCommand) -> u8 {
-    let _ = cmd;
-    eprintln!("sandbox check: not implemented yet");
-    1
+    match cmd {
+        SandboxCommand::Check { json } => check(json),
+    }
+}
+
+fn check(as_json: bool) -> u8 {
+    let loaded = state_dir().and_then(|s| {
+        let path = node_host_config_path(&s);
+        NodeHostConfig::load(&s).map(|c| (c, path))
+    });
+    let (config, path) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("openclaw-node sandbox check: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let launcher = match Launcher::new(&config.sandbox) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "openclaw-node sandbox check: {} is invalid: {e}",
+                path.display()
+            );
+            return EXIT_CONFIG;
+        }
+    };
+    let support = launcher.support();
+    let configured = config
+        .sandbox
+        .profile
+        .as_deref()
+        .and_then(Profile::parse)
+        .unwrap_or(Profile::Standard);
+    let profiles: Vec<_> = Profile::ALL
+        .iter()
+        .map(|p| {
+            let missing = support.missing_for(*p);
+            json!({
+                "name": p.name(),
+                "enforceable": missing.is_none(),
+                "missing": missing,
+                "enforces": p.describe(),
+            })
+        })
+        .collect();
+    let tree_kill = launcher.tree_kill_mechanism();
+    let pids_bound = support.cgroup.pids_bound();
+    let run_as = config.sandbox.run_as;
+    let ok = support.missing_for(configured).is_none();
+
+    if as_json {
+        let v = json!({
+            "config": path,
+            "configuredProfile": configured.name(),
+            "configuredProfileEnforceable": ok,
+            "kernel": support,
+            "treeKill": tree_kill,
+            "pidsBound": pids_bound,
+            "rlimitNproc": run_as.is_some(),
+            "maxProcesses": config.sandbox.max_processes(),
+            "runAs": run_as.map(|r| json!({"uid": r.uid, "gid": r.gid.unwrap_or(r.uid)})),
+            "profiles": profiles,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return if ok { 0 } else { 1 };
+    }
+
+    println!("config:            {}", path.display());
+    println!("kernel:            {}", support.kernel_release);
+    match (support.landlock_abi, &support.landlock_error) {
+        (Some(v), _) => println!(
+            "Landlock:          ABI {v}{}",
+            match v {
+                ..=2 => " (too old: profiles need ABI >= 3)",
+                3 => " (filesystem)",
+                4 | 5 => " (filesystem + TCP)",
+                _ => " (filesystem + TCP + signal/abstract-socket scopes)",
+            }
+        ),
+        (None, Some(e)) => println!("Landlock:          unavailable: {e}"),
+        (None, None) => println!("Landlock:          unavailable"),
+    }
+    println!(
+        "seccomp:           {} (actions: {})",
+        if support.seccomp_filter {
+            "filters available"
+        } else {
+            "UNAVAILABLE"
+        },
+        support.seccomp_actions.join(" ")
+    );
+    println!(
+        "user namespaces:   {} (not required by any profile; denied inside confined runs)",
+        if support.user_namespaces {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    );
+    match &support.cgroup.v2_base {
+        Some(b) => println!(
+            "tree kill:         cgroup v2 cgroup.kill under {}",
+            b.display()
+        ),
+        None => println!(
+            "tree kill:         process group only (descendants that call setsid can escape)"
+        ),
+    }
+    match pids_bound {
+        Some(b) => println!(
+            "process bound:     {b} = {}{}",
+            config.sandbox.max_processes(),
+            if run_as.is_some() {
+                " (+ RLIMIT_NPROC for runAs)"
+            } else {
+                ""
+            }
+        ),
+        None if run_as.is_some() => println!(
+            "process bound:     RLIMIT_NPROC = {} (runAs)",
+            config.sandbox.max_processes()
+        ),
+        None => println!(
+            "process bound:     NONE (no pids controller; RLIMIT_NPROC does not bind uid 0 — set \
+             sandbox.runAs)"
+        ),
+    }
+    for note in &support.cgroup.notes {
+        println!("  note: {note}");
+    }
+    match run_as {
+        Some(r) => println!(
+            "runAs:             uid {} gid {}",
+            r.uid,
+            r.gid.unwrap_or(r.uid)
+        ),
+        None => println!("runAs:             (host user)"),
+    }
+    println!();
+    for p in Profile::ALL {
+        let mark = if p == configured { "*" } else { " " };
+        match support.missing_for(p) {
+            None => println!("{mark} {:<9} enforceable: {}", p.name(), p.describe()),
+            Some(why) => println!("{mark} {:<9} REFUSED here: {why}", p.name()),
+        }
+    }
+    println!(
+        "\n(* = configured profile; set `sandbox.profile` in {})",
+        path.display()
+    );
+    if ok { 0 } else { 1 }
 }

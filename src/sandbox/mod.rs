@@ -1,36 +1,57 @@
-//! The hardened launcher: runs an allowed [`crate::policy::ExecPlan`] in its own process group
-//! under Landlock + seccomp + no capabilities + no_new_privs + rlimits, with timeouts, output caps
-//! and whole-tree kill.
+//! The hardened launcher: runs an allowed [`crate::policy::ExecPlan`] in its own session and
+//! process group under Landlock + seccomp + no capabilities + no_new_privs + rlimits, with
+//! timeouts, output caps and whole-tree kill (per-run cgroup v2 `cgroup.kill` where available).
 //!
 //! This is the only module of the crate that may contain `unsafe`; every block carries a
 //! `// SAFETY:` comment. Restrictions are computed in the parent and applied only in the forked
-//! child, never on a thread of the host.
+//! child (see [`child`]), never on a thread of the host.
+//!
+//! Layout:
+//! - [`config`]: the `sandbox` section of `node-host.json5` and per-run policy resolution,
+//! - [`profile`]: what each profile (`standard`, `strict`, `off`) enforces,
+//! - [`seccomp`]: loading the reviewed seccomp policies (`policies/seccomp/*.json`) into BPF,
+//! - [`landlock`]: the per-run Landlock ruleset, built in the parent,
+//! - [`cgroup`]: per-run cgroups (v2 tree kill, pids bound on v1 or v2),
+//! - [`child`]: the allocation-free `pre_exec` path,
+//! - [`output`]: the 200 000-byte combined capture and truncation marker,
+//! - [`probe`]: what this kernel can enforce (`openclaw-node sandbox check`),
+//! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline.
+
+pub mod bpf_eval;
+pub mod cgroup;
+pub mod child;
+pub mod config;
+pub mod landlock;
+pub mod output;
+pub mod probe;
+pub mod profile;
+pub mod run;
+pub mod seccomp;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+pub use config::{AgentSandboxOverride, RunAs, SandboxConfig};
+pub use probe::KernelSupport;
+pub use profile::Profile;
+
 /// Combined stdout+stderr capture cap (bytes), as the official host.
 pub const OUTPUT_CAP_BYTES: usize = 200_000;
-
-/// The `sandbox` section of `node-host.json5`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SandboxConfig {
-    /// `standard` (default), `strict` or `off`.
-    #[serde(default)]
-    pub profile: Option<String>,
-    /// Extra directories runs may write to.
-    #[serde(default)]
-    pub writable_roots: Vec<PathBuf>,
-}
 
 /// Errors that prevent a launch (as opposed to a child that ran and failed).
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
+    /// The profile needs a kernel feature this machine cannot enforce.
     #[error("sandbox unavailable: {0}")]
     Unavailable(String),
+    /// The `sandbox` configuration is invalid (message names the key).
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+    /// The launcher could not prepare the run (temp dir, cgroup, ruleset).
+    #[error("cannot prepare the sandboxed run: {0}")]
+    Setup(String),
 }
 
 /// What to run.
@@ -60,17 +81,45 @@ pub struct RunOutcome {
     pub error: Option<String>,
 }
 
+impl RunOutcome {
+    /// A run whose child never started (bad cwd, ENOENT, …).
+    pub fn spawn_failure(message: String) -> Self {
+        Self {
+            exit_code: None,
+            timed_out: false,
+            success: false,
+            stdout: String::new(),
+            stderr: String::new(),
+            error: Some(message),
+        }
+    }
+}
+
 /// The launcher the node holds (probes the kernel once, precompiles filters).
 #[derive(Debug)]
 pub struct Launcher {
-    _config: SandboxConfig,
+    inner: run::LauncherInner,
 }
 
 impl Launcher {
+    /// Validate the configuration, probe the kernel once and precompile the seccomp filters.
+    /// Fails only on invalid configuration or unreadable embedded policies; a kernel that cannot
+    /// enforce a profile is reported per run (so an agent override to a weaker profile still
+    /// works) and by [`Launcher::support`].
     pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
         Ok(Self {
-            _config: config.clone(),
+            inner: run::LauncherInner::new(config)?,
         })
+    }
+
+    /// What the kernel supports, as probed when the launcher was created.
+    pub fn support(&self) -> &KernelSupport {
+        &self.inner.support
+    }
+
+    /// The tree-kill mechanism runs will use (`"cgroup-v2"` or `"process-group"`).
+    pub fn tree_kill_mechanism(&self) -> &'static str {
+        self.inner.tree_kill_mechanism()
     }
 
     /// Run to completion (or timeout / cancellation, which kill the whole tree).
@@ -79,7 +128,6 @@ impl Launcher {
         req: LaunchRequest,
         cancel: CancellationToken,
     ) -> Result<RunOutcome, SandboxError> {
-        let _ = (req, cancel);
-        Err(SandboxError::Unavailable("launcher not implemented".into()))
+        self.inner.run(req, cancel).await
     }
 }

@@ -1,0 +1,151 @@
+//! What this machine's kernel can enforce, probed once per launcher: Landlock ABI, seccomp
+//! filter mode and actions, user namespaces, cgroups (tree kill, pids bound). Used to refuse runs
+//! a profile cannot enforce (fail closed) and by `openclaw-node sandbox check`.
+
+use serde::Serialize;
+
+use super::cgroup::{self, CgroupSupport};
+use super::landlock::probe_abi;
+use super::profile::{Profile, REQUIRED_LANDLOCK_ABI};
+
+/// Kernel support, as probed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KernelSupport {
+    pub kernel_release: String,
+    /// Landlock ABI version, when available.
+    pub landlock_abi: Option<i32>,
+    /// Why Landlock is unavailable.
+    pub landlock_error: Option<String>,
+    /// seccomp filter mode available (`CONFIG_SECCOMP_FILTER`).
+    pub seccomp_filter: bool,
+    /// `/proc/sys/kernel/seccomp/actions_avail`.
+    pub seccomp_actions: Vec<String>,
+    /// Unprivileged user namespaces appear enabled (sysctls).
+    pub user_namespaces: bool,
+    pub cgroup: CgroupSupport,
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+impl KernelSupport {
+    /// Probe now (creates `<own cgroup>/openclaw-node` where cgroups are writable).
+    pub fn probe() -> Self {
+        let (landlock_abi, landlock_error) = match probe_abi() {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        // PR_GET_SECCOMP returns 0 (not in a seccomp mode) when seccomp is compiled in.
+        // SAFETY: prctl(2) with integer arguments only.
+        let seccomp_mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+        let seccomp_actions: Vec<String> = read_trim("/proc/sys/kernel/seccomp/actions_avail")
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        let seccomp_filter = seccomp_mode >= 0 && seccomp_actions.iter().any(|a| a == "errno");
+        let userns_max = read_trim("/proc/sys/user/max_user_namespaces")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        let userns_clone = read_trim("/proc/sys/kernel/unprivileged_userns_clone")
+            .map(|s| s != "0")
+            .unwrap_or(true);
+        let apparmor_restrict = read_trim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+            .map(|s| s == "1")
+            .unwrap_or(false);
+        Self {
+            kernel_release: read_trim("/proc/sys/kernel/osrelease").unwrap_or_default(),
+            landlock_abi,
+            landlock_error,
+            seccomp_filter,
+            seccomp_actions,
+            user_namespaces: userns_max > 0 && userns_clone && !apparmor_restrict,
+            cgroup: cgroup::detect(),
+        }
+    }
+
+    /// Why `profile` cannot be enforced here (`None`: it can).
+    pub fn missing_for(&self, profile: Profile) -> Option<String> {
+        if !profile.confines() {
+            return None;
+        }
+        let switch = "set `sandbox.profile` to \"off\" in node-host.json5 (or for one agent, \
+                      `sandbox.agents.<id>.profile`) to run with process hygiene only";
+        match self.landlock_abi {
+            None => {
+                return Some(format!(
+                    "profile \"{}\" needs Landlock (ABI >= {REQUIRED_LANDLOCK_ABI}, Linux 6.2) \
+                     but {}; {switch}",
+                    profile.name(),
+                    self.landlock_error
+                        .as_deref()
+                        .unwrap_or("it is unavailable")
+                ));
+            }
+            Some(v) if v < REQUIRED_LANDLOCK_ABI => {
+                return Some(format!(
+                    "profile \"{}\" needs Landlock ABI >= {REQUIRED_LANDLOCK_ABI} (Linux 6.2, \
+                     truncate control) but this kernel has ABI {v}; {switch}",
+                    profile.name()
+                ));
+            }
+            Some(_) => {}
+        }
+        if !self.seccomp_filter {
+            return Some(format!(
+                "profile \"{}\" needs seccomp filters (CONFIG_SECCOMP_FILTER with the errno \
+                 action) but this kernel does not offer them; {switch}",
+                profile.name()
+            ));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(abi: Option<i32>, seccomp: bool) -> KernelSupport {
+        KernelSupport {
+            kernel_release: "test".into(),
+            landlock_abi: abi,
+            landlock_error: abi
+                .is_none()
+                .then(|| "Landlock is not built into this kernel".into()),
+            seccomp_filter: seccomp,
+            seccomp_actions: Vec::new(),
+            user_namespaces: false,
+            cgroup: CgroupSupport::default(),
+        }
+    }
+
+    #[test]
+    fn fail_closed_message_names_missing_feature_and_config_switch() {
+        let s = support(None, true);
+        let why = s.missing_for(Profile::Standard).unwrap();
+        assert!(
+            why.contains("Landlock") && why.contains("sandbox.profile"),
+            "{why}"
+        );
+        assert!(s.missing_for(Profile::Off).is_none(), "off needs nothing");
+
+        let old = support(Some(2), true).missing_for(Profile::Strict).unwrap();
+        assert!(
+            old.contains("ABI 2") && old.contains("sandbox.profile"),
+            "{old}"
+        );
+
+        let nosec = support(Some(7), false)
+            .missing_for(Profile::Standard)
+            .unwrap();
+        assert!(nosec.contains("seccomp"), "{nosec}");
+        assert!(
+            support(Some(7), true)
+                .missing_for(Profile::Strict)
+                .is_none()
+        );
+    }
+}

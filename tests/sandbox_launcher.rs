@@ -1,0 +1,273 @@
+//! Launcher run semantics (node-host-surface §6.2, §9): result shape, exit mapping, stdin EOF,
+//! cwd errors, output cap, timeout TERM → grace → KILL, cancellation, post-exit drain.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sandbox_support;
+
+use std::time::{Duration, Instant};
+
+use openclaw_node::sandbox::{OUTPUT_CAP_BYTES, RunOutcome};
+use sandbox_support::*;
+use tokio_util::sync::CancellationToken;
+
+#[test]
+fn result_payload_shape_matches_official_host() {
+    let ok = RunOutcome {
+        exit_code: Some(0),
+        timed_out: false,
+        success: true,
+        stdout: "hi\n".into(),
+        stderr: String::new(),
+        error: None,
+    };
+    assert_eq!(
+        serde_json::to_string(&ok).unwrap(),
+        r#"{"exitCode":0,"timedOut":false,"success":true,"stdout":"hi\n","stderr":"","error":null}"#
+    );
+    let killed = RunOutcome {
+        exit_code: None,
+        ..ok
+    };
+    assert!(!serde_json::to_string(&killed).unwrap().contains("exitCode"));
+}
+
+#[test]
+fn echo_succeeds_with_exit_code_zero() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, sh("echo hello; echo err >&2", d.path()));
+    assert_eq!(o.exit_code, Some(0), "{o:?}");
+    assert!(o.success && !o.timed_out && o.error.is_none());
+    assert_eq!(o.stdout, "hello\n");
+    assert_eq!(o.stderr, "err\n");
+}
+
+#[test]
+fn nonzero_exit_is_reported_not_success() {
+    let l = semantics_launcher("{ profile: 'off' }");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, sh("exit 3", d.path()));
+    assert_eq!(o.exit_code, Some(3));
+    assert!(!o.success && o.error.is_none());
+}
+
+#[test]
+fn complaint_11_stdin_is_eof_interactive_commands_do_not_hang() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = req(&["/bin/cat"], d.path());
+    r.timeout_ms = Some(5_000);
+    let o = run(&l, r);
+    assert_eq!(o.exit_code, Some(0), "{o:?}");
+    assert!(!o.timed_out);
+    assert_eq!(o.stdout, "");
+}
+
+#[test]
+fn complaint_3_missing_cwd_names_the_directory() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("nope");
+    let o = run(&l, req(&["/bin/true"], &missing));
+    assert_eq!(o.exit_code, None);
+    assert!(!o.success);
+    let e = o.error.unwrap();
+    assert!(
+        e.contains("does not exist") && e.contains(&*missing.to_string_lossy()),
+        "{e}"
+    );
+    assert!(!missing.exists(), "never auto-create the cwd");
+}
+
+#[test]
+fn cwd_that_is_a_file_is_reported() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("file");
+    std::fs::write(&f, "x").unwrap();
+    let o = run(&l, req(&["/bin/true"], &f));
+    assert!(o.error.unwrap().contains("not a directory"));
+}
+
+#[test]
+fn missing_executable_is_a_spawn_error_in_the_outcome() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, req(&["/nonexistent/openclaw-binary"], d.path()));
+    assert_eq!(o.exit_code, None);
+    let e = o.error.unwrap();
+    assert!(e.contains("/nonexistent/openclaw-binary"), "{e}");
+}
+
+#[test]
+fn path_lookup_uses_the_child_env() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, req(&["true"], d.path()));
+    assert_eq!(o.exit_code, Some(0), "{o:?}");
+}
+
+#[test]
+fn env_is_exactly_the_request_env_plus_private_tmpdir() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = req(&["/usr/bin/env"], d.path());
+    r.env.push(("FOO".into(), "bar".into()));
+    let o = run(&l, r);
+    let mut keys: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["FOO", "LANG", "PATH", "TMPDIR"], "{}", o.stdout);
+    let tmpdir = o
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("TMPDIR="))
+        .unwrap()
+        .to_string();
+    assert!(
+        !std::path::Path::new(&tmpdir).exists(),
+        "private TMPDIR removed after the run"
+    );
+}
+
+#[test]
+fn output_cap_keeps_head_and_marks_truncation() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, sh("head -c 300000 /dev/zero | tr '\\0' a", d.path()));
+    assert_eq!(o.exit_code, Some(0));
+    assert_eq!(o.stdout.len(), OUTPUT_CAP_BYTES + "\n... (truncated)".len());
+    assert!(o.stdout.ends_with("a\n... (truncated)"));
+}
+
+#[test]
+fn truncation_marker_goes_to_stderr_when_stderr_has_text() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(
+        &l,
+        sh(
+            "echo warn >&2; sleep 0.1; head -c 300000 /dev/zero",
+            d.path(),
+        ),
+    );
+    assert!(
+        o.stderr.ends_with("warn\n\n... (truncated)"),
+        "{:?}",
+        o.stderr
+    );
+    assert_eq!(o.stdout.len() + "warn\n".len(), OUTPUT_CAP_BYTES);
+}
+
+#[test]
+fn timeout_kills_with_term_and_reports_signal() {
+    let l = semantics_launcher("{ termGraceMs: 300 }");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = req(&["/bin/sleep", "30"], d.path());
+    r.timeout_ms = Some(300);
+    let t0 = Instant::now();
+    let o = run(&l, r);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(o.timed_out && !o.success);
+    assert_eq!(o.exit_code, None, "signal death omits exitCode");
+    assert_eq!(o.error.as_deref(), Some("process killed by signal SIGTERM"));
+}
+
+#[test]
+fn timeout_escalates_to_kill_after_grace_when_term_is_ignored() {
+    let l = semantics_launcher("{ termGraceMs: 200 }");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = sh("trap '' TERM; while :; do sleep 0.05; done", d.path());
+    r.timeout_ms = Some(300);
+    let t0 = Instant::now();
+    let o = run(&l, r);
+    assert!(t0.elapsed() >= Duration::from_millis(450), "grace honoured");
+    assert!(o.timed_out);
+    assert_eq!(o.exit_code, None);
+    assert_eq!(o.error.as_deref(), Some("process killed by signal SIGKILL"));
+}
+
+#[test]
+fn ea_case_151_exit_zero_after_timeout_kill_reports_124() {
+    let l = semantics_launcher("{ termGraceMs: 2000 }");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = sh("trap 'exit 0' TERM; sleep 30 & wait", d.path());
+    r.timeout_ms = Some(300);
+    let o = run(&l, r);
+    assert!(o.timed_out);
+    assert_eq!(o.exit_code, Some(124), "{o:?}");
+    assert!(!o.success);
+}
+
+#[test]
+fn default_timeout_applies_when_request_has_none_and_max_caps_requests() {
+    let l = semantics_launcher("{ defaultTimeoutMs: 300, maxTimeoutMs: 400 }");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = req(&["/bin/sleep", "30"], d.path());
+    r.timeout_ms = None;
+    assert!(run(&l, r.clone()).timed_out);
+    r.timeout_ms = Some(60_000);
+    let t0 = Instant::now();
+    assert!(run(&l, r).timed_out);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn complaint_9_cancellation_kills_the_run() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    let t0 = Instant::now();
+    let o = rt.block_on(async {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c2.cancel();
+        });
+        l.run(req(&["/bin/sleep", "30"], d.path()), cancel).await
+    });
+    let o = o.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(!o.timed_out && !o.success);
+    assert!(o.error.unwrap().starts_with("run cancelled"));
+}
+
+#[test]
+fn complaint_8_signal_death_is_reported_in_error() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, sh("kill -KILL $$", d.path()));
+    assert_eq!(o.exit_code, None);
+    assert_eq!(o.error.as_deref(), Some("process killed by signal SIGKILL"));
+    assert!(!o.timed_out);
+}
+
+#[test]
+fn child_runs_in_its_own_session_and_process_group() {
+    let l = semantics_launcher("{}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&l, sh("cat /proc/self/stat", d.path()));
+    // fields: pid (comm) state ppid pgrp session
+    let stat = o.stdout;
+    let after = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let (pgrp, sid): (i32, i32) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+    // SAFETY-free: getpgrp via std is not available; compare with /proc/self/stat of the test.
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let own_f: Vec<String> = own
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_ne!(pgrp.to_string(), own_f[2], "own process group");
+    assert_eq!(pgrp, sid, "session leader's group");
+}
