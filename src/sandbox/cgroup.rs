@@ -130,6 +130,15 @@ pub fn detect() -> CgroupSupport {
                     }
                     cleanup_stale(&base);
                     s.v2_base = Some(base);
+                    if !m.super_opts.split(',').any(|o| o == "favordynmods") {
+                        s.notes.push(
+                            "joining a run cgroup costs one RCU grace period per spawn (often \
+                             1-4 ms on a busy machine); mounting cgroup2 with `favordynmods` \
+                             makes migrations cheap, `sandbox.useCgroups: false` avoids them \
+                             (process-group kill only)"
+                                .into(),
+                        );
+                    }
                 }
             }
         }

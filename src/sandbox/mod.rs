@@ -15,7 +15,9 @@
 //! - [`child`]: the allocation-free `pre_exec` path,
 //! - [`output`]: the 200 000-byte combined capture and truncation marker,
 //! - [`probe`]: what this kernel can enforce (`openclaw-node sandbox check`),
-//! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline.
+//! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline,
+//! - `try_syscall`: the escape suite's attack probes (behind the `openclaw-node-try-syscall`
+//!   test helper binary).
 
 pub mod bpf_eval;
 pub mod cgroup;
@@ -27,6 +29,8 @@ pub mod probe;
 pub mod profile;
 pub mod run;
 pub mod seccomp;
+#[doc(hidden)]
+pub mod try_syscall;
 
 use std::path::PathBuf;
 
