@@ -466,11 +466,15 @@ impl GatewayClient {
         shutdown: CancellationToken,
     ) -> Result<(), ClientError> {
         let mut backoff = Backoff::new(self.cfg.backoff_initial, self.cfg.backoff_max);
+        let mut pairing_pending = false;
         let result = loop {
             if shutdown.is_cancelled() {
                 break Ok(());
             }
-            self.status.set(RunState::Connecting, None, None);
+            // While pairing is pending the state stays `pairing` across reconnect attempts.
+            if !pairing_pending {
+                self.status.set(RunState::Connecting, None, None);
+            }
             info!("connecting to gateway {}", self.cfg.url());
             let end = self.session(&handler, &shutdown).await;
             let (reason, delay, pairing) = match end {
@@ -488,6 +492,7 @@ impl GatewayClient {
                     (reason, delay, pairing)
                 }
             };
+            pairing_pending = pairing.is_some();
             let (state, cap, request_id) = match pairing {
                 Some(rid) => (RunState::Pairing, self.cfg.pairing_retry_max, rid),
                 None => (RunState::Backoff, self.cfg.backoff_max, None),
@@ -630,6 +635,12 @@ impl GatewayClient {
             r = self.handshake(&mut ws, handler.as_ref()) => match r {
                 Ok(h) => h,
                 Err(end) => {
+                    // A rejected connect is followed by the gateway's close frame: log it.
+                    if let Ok(Some(Ok(Message::Close(Some(f))))) =
+                        tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+                    {
+                        info!("gateway closed the connection ({}): {}", u16::from(f.code), f.reason);
+                    }
                     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
                     return end;
                 }

@@ -16,14 +16,26 @@
 #   8. SIGTERM the node: it must exit 0 and leave node-host-status.json in state "stopped"
 #
 # Prints one PASS/FAIL line per check and "N passed, M failed"; exits non-zero on failure.
+#
+#   tests/interop/run.sh --try   the newcomer's path: steps 1-5, then allow /usr/bin/echo with
+#                                `openclaw approvals`, run `echo hello from openclaw-node` through
+#                                the gateway (`openclaw gateway call node.invoke`), print the result
+#                                and stop everything (KEEP=1 leaves gateway + node running).
 # Env: OCLAB_DIR (<repo>/target/interop-lab), GW_PORT (18989), PROXY_PORT (18990),
 #      SHARED_LAB (<repo>/../shared/lab), PAIR_TIMEOUT (180 s), KEEP=1 (leave gateway running)
 set -uo pipefail
+MODE=checks
+[ "${1:-}" = "--try" ] && MODE=try
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 export OCLAB_DIR="${OCLAB_DIR:-$ROOT/target/interop-lab}"
 GW_PORT="${GW_PORT:-18989}"
 PROXY_PORT="${PROXY_PORT:-18990}"
+if [ -z "${SHARED_LAB:-}" ]; then
+  for cand in "$ROOT/../shared/lab" "$ROOT/../../shared/lab"; do
+    [ -f "$cand/interop_checks.py" ] && { SHARED_LAB="$(cd "$cand" && pwd)"; break; }
+  done
+fi
 SHARED_LAB="${SHARED_LAB:-$ROOT/../shared/lab}"
 PAIR_TIMEOUT="${PAIR_TIMEOUT:-180}"
 BIN="${BIN:-$ROOT/target/release/openclaw-node}"
@@ -142,6 +154,8 @@ items = d if isinstance(d, list) else d.get("pending", [])
 for p in items:
     if sys.argv[1] in ("", p.get("deviceId", ""), p.get("nodeId", "")):
         print(p["requestId"])' "$1"; }
+# (capture first: with pipefail, `occlient | grep -q` fails when grep exits early)
+connected_approved() { local out; out="$("${OCC[@]}" nodes 2>/dev/null)"; grep -q "^$DEVICE_ID .* connected approved" <<<"$out"; }
 t0=$SECONDS; device_ok=0; node_ok=0; saw_pairing=0
 while [ $((SECONDS - t0)) -lt "$PAIR_TIMEOUT" ]; do
   [ "$(status_state)" = "pairing" ] && saw_pairing=1
@@ -157,14 +171,14 @@ while [ $((SECONDS - t0)) -lt "$PAIR_TIMEOUT" ]; do
       oc nodes approve "$id" >/dev/null 2>&1 && node_ok=1
     done
   fi
-  if "${OCC[@]}" nodes 2>/dev/null | grep -q "^$DEVICE_ID .* connected approved"; then break; fi
+  if connected_approved; then break; fi
   sleep 1
 done
 [ $saw_pairing -eq 1 ] && pass "node reports state=pairing while approval is pending" \
   || fail "node never reported state=pairing in node-host-status.json"
 grep -q "openclaw devices approve" "$LOGS/node-$TS.log" && pass "node logs the approve command" \
   || fail "node log lacks the 'openclaw devices approve' hint"
-if "${OCC[@]}" nodes 2>/dev/null | grep -q "^$DEVICE_ID .* connected approved"; then
+if connected_approved; then
   pass "paired with the stock CLI (devices approve + nodes approve) after $((SECONDS - t0)) s"
 else
   fail "node not connected+approved after ${PAIR_TIMEOUT}s (device_ok=$device_ok node_ok=$node_ok)"
@@ -176,16 +190,43 @@ fi
   || fail "no identity/device-auth.json after hello-ok"
 sleep 2
 
+ECHO_PATH=/usr/bin/echo
+[ -x "$ECHO_PATH" ] || ECHO_PATH="$(command -v echo)"
+
+# --- try mode: one command through the gateway ----------------------------------------------
+if [ "$MODE" = "try" ]; then
+  f="$OCLAB_DIR/try-approvals.json"
+  echo "{\"version\":1,\"defaults\":{\"security\":\"allowlist\",\"ask\":\"off\",\"askFallback\":\"deny\"},\"agents\":{\"*\":{\"allowlist\":[{\"pattern\":\"$ECHO_PATH\"}]}}}" >"$f"
+  echo "+ openclaw approvals set --node $DEVICE_ID --file $f"
+  oc approvals set --node "$DEVICE_ID" --file "$f" >/dev/null && pass "allowlisted $ECHO_PATH on the node" \
+    || fail "openclaw approvals set --node"
+  params="{\"nodeId\":\"$DEVICE_ID\",\"command\":\"system.run\",\"params\":{\"command\":[\"echo\",\"hello from openclaw-node\"],\"agentId\":\"main\"},\"idempotencyKey\":\"try-$TS\",\"timeoutMs\":15000}"
+  echo "+ openclaw gateway call node.invoke --params '$params'"
+  out="$(oc gateway call node.invoke --params "$params" --json 2>&1)"
+  echo "$out"
+  grep -q 'hello from openclaw-node' <<<"$out" && pass "system.run through the gateway" \
+    || fail "system.run through the gateway"
+  if [ "${KEEP:-0}" = "1" ]; then
+    echo "gateway: $GW_URL (token in $TOKEN_FILE), node pid $NODE_PID; stop with: kill $NODE_PID; kill -- -$GW_PID"
+    GW_PID=""; NODE_PID=""; PROXY_PID=""
+  fi
+  finish
+fi
+
 # --- 6. the 25 lab checks -------------------------------------------------------------------
 "$PY" "$SHARED_LAB/interop_checks.py" --url "ws://127.0.0.1:$PROXY_PORT" --token-file "$TOKEN_FILE" \
   --node "$DEVICE_ID" --wire "$WIRE_LOG" >"$LOGS/checks-$TS.log" 2>&1
+checks_rc=$?
 cat "$LOGS/checks-$TS.log"
 p=$(grep -c '^PASS ' "$LOGS/checks-$TS.log"); f=$(grep -c '^FAIL ' "$LOGS/checks-$TS.log")
 passed=$((passed + p)); failed=$((failed + f))
+if [ "$checks_rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+  fail "interop_checks.py aborted (exit $checks_rc) after $p checks; see $LOGS/checks-$TS.log"
+elif [ $((p + f)) -lt 25 ]; then
+  fail "interop_checks.py ran only $((p + f)) of its 25 checks"
+fi
 
 # --- 7. `openclaw approvals --node`: edit through the gateway, edit takes effect ------------
-ECHO_PATH="$(command -v echo 2>/dev/null || echo /usr/bin/echo)"
-[ -x /usr/bin/echo ] && ECHO_PATH=/usr/bin/echo
 approvals_check() {
   local snap orig allowdoc
   snap="$(oc approvals get --node "$DEVICE_ID" --json 2>"$LOGS/approvals-get.err")" \
@@ -214,16 +255,16 @@ assert d["defaults"]["security"] == "allowlist" and sys.argv[1] in pats, (d, pat
     || fail "node approvals after the CLI edit: ${got:0:300}"
   local r1 r2
   r1="$("${OCC[@]}" invoke --node "$DEVICE_ID" --command system.run --params '{"command":["echo","edited"],"agentId":"main"}' 2>&1)"
-  echo "$r1" | grep -q '"stdout": "edited\\n"' \
+  grep -q '"stdout": "edited\\n"' <<<"$r1" \
     && pass "edit takes effect: allowlisted echo runs" \
     || fail "allowlisted echo after the CLI edit: ${r1:0:300}"
   r2="$("${OCC[@]}" invoke --node "$DEVICE_ID" --command system.run --params '{"command":["uname"],"agentId":"main"}' 2>&1)"
-  echo "$r2" | grep -q 'SYSTEM_RUN_DENIED' \
+  grep -q 'SYSTEM_RUN_DENIED' <<<"$r2" \
     && pass "edit takes effect: non-allowlisted uname denied" \
     || fail "non-allowlisted uname after the CLI edit: ${r2:0:300}"
   oc approvals allowlist remove --node "$DEVICE_ID" --agent '*' "$ECHO_PATH" --json >/dev/null 2>&1
   r1="$("${OCC[@]}" invoke --node "$DEVICE_ID" --command system.run --params '{"command":["echo","edited"],"agentId":"main"}' 2>&1)"
-  echo "$r1" | grep -q 'SYSTEM_RUN_DENIED' \
+  grep -q 'SYSTEM_RUN_DENIED' <<<"$r1" \
     && pass "openclaw approvals allowlist remove takes effect (echo denied again)" \
     || fail "echo after allowlist remove: ${r1:0:300}"
   oc approvals set --node "$DEVICE_ID" --file "$orig" --json >/dev/null 2>&1 \
