@@ -111,6 +111,10 @@ impl LaunchBackend for FakeLauncher {
             "hang" => Duration::from_secs(3600),
             _ => Duration::ZERO,
         };
+        let stdout = match req.argv[0].as_str() {
+            "big" => "y".repeat(req.argv[1].parse().unwrap()),
+            _ => format!("{}\n", req.argv.join(" ")),
+        };
         let timed_out = tokio::select! {
             _ = tokio::time::sleep(wait) => false,
             _ = cancel.cancelled() => { self.cancelled.fetch_add(1, Ordering::SeqCst); true }
@@ -120,7 +124,7 @@ impl LaunchBackend for FakeLauncher {
             exit_code: if timed_out { None } else { Some(0) },
             timed_out,
             success: !timed_out,
-            stdout: format!("{}\n", req.argv.join(" ")),
+            stdout,
             stderr: String::new(),
             error: None,
         })
@@ -1121,4 +1125,70 @@ async fn spec_8_tls_without_pin_rejects_a_self_signed_gateway() {
     let node = start(c);
     assert!(gw.try_accept(Duration::from_secs(2)).await.is_none());
     node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn spec_7_3_result_larger_than_max_payload_becomes_an_error() {
+    let gw = Gw::new().await;
+    let node = start(cfg(gw.port()));
+    let mut ws = gw.accept().await;
+    handshake(&mut ws, 30_000, 64 * 1024, None).await;
+    let me = node.device_id.clone();
+    send(
+        &mut ws,
+        invoke(
+            "big1",
+            &me,
+            "system.run",
+            json!({"command":["big","100000"],"runId":"run-big"}),
+            None,
+        ),
+    )
+    .await;
+    let (r, ev) = collect_results(&mut ws, 1, T).await;
+    assert_eq!(ev.len(), 1, "exec.finished (tail-truncated) still fits");
+    assert_eq!(r[0]["ok"], false);
+    assert_eq!(r[0]["error"]["code"], "UNAVAILABLE");
+    assert!(
+        r[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxPayload")
+    );
+    assert_eq!(node.status.state(), Some(RunState::Connected));
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_kills_in_flight_runs_and_closes_1000() {
+    let gw = Gw::new().await;
+    let node = start(cfg(gw.port()));
+    let mut ws = gw.accept().await;
+    handshake(&mut ws, 30_000, 1 << 20, None).await;
+    let me = node.device_id.clone();
+    send(
+        &mut ws,
+        invoke(
+            "h1",
+            &me,
+            "system.run",
+            json!({"command":["hang"],"runId":"run-h1"}),
+            None,
+        ),
+    )
+    .await;
+    while node.launcher.running.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let launcher = node.launcher.clone();
+    let t0 = Instant::now();
+    node.stop().await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert_eq!(launcher.cancelled.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        launcher.running.load(Ordering::SeqCst),
+        0,
+        "run still going after stop"
+    );
+    assert_eq!(recv_close(&mut ws, T).await, Some(1000));
 }

@@ -253,29 +253,43 @@ impl Conn {
         format!("{n}:{}", uuid::Uuid::new_v4())
     }
 
-    async fn send_req<P: Serialize>(&self, method: &str, params: &P) -> bool {
+    /// Encode a `req` frame; `Err(len)` when it would exceed the gateway's maxPayload.
+    fn encode_req<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<(String, String), usize> {
         let id = self.next_id();
-        let text = match serde_json::to_string(&ReqFrame::new(&id, method, params)) {
-            Ok(t) => t,
+        match serde_json::to_string(&ReqFrame::new(&id, method, params)) {
+            Ok(t) if t.len() <= self.max_payload => Ok((id, t)),
+            Ok(t) => Err(t.len()),
             Err(e) => {
                 warn!("cannot serialise {method}: {e}");
-                return false;
+                Err(0)
             }
-        };
-        if text.len() > self.max_payload {
-            warn!(
-                "not sending {method}: {} bytes exceed the gateway's maxPayload ({} bytes)",
-                text.len(),
-                self.max_payload
-            );
-            return false;
         }
+    }
+
+    async fn send_text(&self, id: String, method: &str, text: String) -> bool {
         if let Ok(mut p) = self.pending.lock()
             && p.len() < MAX_TRACKED_REQUESTS
         {
             p.insert(id, method.to_string());
         }
         self.out.send(Message::text(text)).await.is_ok()
+    }
+
+    async fn send_req<P: Serialize>(&self, method: &str, params: &P) -> bool {
+        match self.encode_req(method, params) {
+            Ok((id, text)) => self.send_text(id, method, text).await,
+            Err(len) => {
+                warn!(
+                    "not sending {method}: {len} bytes exceed the gateway's maxPayload ({} bytes)",
+                    self.max_payload
+                );
+                false
+            }
+        }
     }
 
     async fn send_result(&self, invoke_id: &str, result: Result<Value, InvokeError>) {
@@ -290,24 +304,28 @@ impl Conn {
             Ok(v) => params.payload_json = Some(v.to_string()),
             Err(e) => params.error = Some(wire_error(&e)),
         }
-        // The whole frame must fit the gateway's maxPayload: answer with an error instead.
-        let approx = params
-            .payload_json
-            .as_ref()
-            .map_or(0, |p| p.len() * 2 + 256);
-        if approx > self.max_payload {
-            let n = params.payload_json.as_ref().map_or(0, String::len);
-            params.ok = false;
-            params.payload_json = None;
-            params.error = Some(InvokeResultError {
-                code: "UNAVAILABLE".into(),
-                message: format!(
-                    "result of {n} bytes exceeds the gateway's maxPayload ({} bytes)",
-                    self.max_payload
-                ),
-            });
-        }
-        if !self.send_req("node.invoke.result", &params).await {
+        let method = "node.invoke.result";
+        let encoded = match self.encode_req(method, &params) {
+            Ok(ok) => Ok(ok),
+            Err(len) => {
+                // The whole frame must fit the gateway's maxPayload: answer with an error.
+                params.ok = false;
+                params.payload_json = None;
+                params.error = Some(InvokeResultError {
+                    code: "UNAVAILABLE".into(),
+                    message: format!(
+                        "result frame of {len} bytes exceeds the gateway's maxPayload ({} bytes)",
+                        self.max_payload
+                    ),
+                });
+                self.encode_req(method, &params)
+            }
+        };
+        let sent = match encoded {
+            Ok((id, text)) => self.send_text(id, method, text).await,
+            Err(_) => false,
+        };
+        if !sent {
             debug!("connection gone; result of invoke {invoke_id} dropped");
         }
     }
@@ -505,6 +523,12 @@ impl GatewayClient {
                 _ = shutdown.cancelled() => break Ok(()),
             }
         };
+        // In-flight invokes were cancelled with their connection: give the launcher time to
+        // kill and reap what it started before the runtime goes away.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.limiter.inflight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let err = result.as_ref().err().map(ToString::to_string);
         self.status.set(RunState::Stopped, err, None);
         result
