@@ -4,7 +4,7 @@
 //! (`EX_CONFIG`) for configuration errors — bad flag value, invalid `node-host.json5`, corrupt
 //! state file, credentials the gateway rejects — so the service unit does not restart-loop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -168,6 +168,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ConfigProblem> {
 }
 
 pub fn run(args: RunArgs) -> u8 {
+    let started = std::time::Instant::now();
     let prepared = match prepare(&args) {
         Ok(p) => p,
         Err(e) => {
@@ -188,6 +189,8 @@ pub fn run(args: RunArgs) -> u8 {
             return 1;
         }
     };
+    let mut prepared = prepared;
+    prepared.client.started = started;
     runtime.block_on(serve(prepared))
 }
 
@@ -294,11 +297,3 @@ fn spawn_signal_watch(shutdown: CancellationToken) {
         shutdown.cancel();
     });
 }
-
-/// The state directory `run` would use (for tests and the service commands).
-pub fn state_dir_for_run() -> Option<PathBuf> {
-    config::state_dir().ok()
-}
-
-#[allow(dead_code)]
-fn _assert_path(_: &Path) {}

@@ -239,9 +239,14 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
 
     async fn system_run(&self, params: Value, ctx: &InvokeContext) -> Result<Value, InvokeError> {
         let policy = self.policy.clone();
+        let t0 = std::time::Instant::now();
         let decision = tokio::task::spawn_blocking(move || policy.evaluate_run(&params))
             .await
             .map_err(|e| InvokeError::unavailable(format!("policy engine failed: {e}")))?;
+        tracing::debug!(
+            "system.run policy decision in {} µs",
+            t0.elapsed().as_micros()
+        );
         match decision {
             RunDecision::Invalid { message, .. } => Err(InvokeError::invalid(message)),
             RunDecision::Denied {
@@ -267,7 +272,10 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
                     timeout_ms: plan.timeout_ms,
                     agent_id: Some(plan.agent_id),
                 };
-                match self.launcher.launch(req, ctx.cancel.clone()).await {
+                let t1 = std::time::Instant::now();
+                let launched = self.launcher.launch(req, ctx.cancel.clone()).await;
+                tracing::debug!("system.run launch in {} µs", t1.elapsed().as_micros());
+                match launched {
                     Ok(outcome) => {
                         ctx.emit("exec.finished", &finished_payload(&run, &outcome))
                             .await;

@@ -88,6 +88,8 @@ pub struct ClientConfig {
     pub challenge_timeout: Duration,
     pub max_running_invokes: usize,
     pub max_queued_invokes: usize,
+    /// When the node started (the first `hello-ok` logs the time since).
+    pub started: Instant,
 }
 
 impl ClientConfig {
@@ -112,6 +114,7 @@ impl ClientConfig {
             challenge_timeout: Duration::from_secs(15),
             max_running_invokes: 64,
             max_queued_invokes: 256,
+            started: Instant::now(),
         }
     }
 
@@ -900,11 +903,12 @@ impl GatewayClient {
             .and_then(|a| a.method.clone())
             .unwrap_or_else(|| "-".into());
         info!(
-            "connected to gateway {} as node {} (protocol {}, auth {method}, maxPayload {max_payload}, tick {} ms)",
+            "connected to gateway {} as node {} (protocol {}, auth {method}, maxPayload {max_payload}, tick {} ms; {} ms after start)",
             self.cfg.url(),
             self.identity.device_id(),
             hello.protocol.unwrap_or(0),
-            tick.as_millis()
+            tick.as_millis(),
+            self.cfg.started.elapsed().as_millis()
         );
         if self.was_pairing {
             info!(
@@ -1071,6 +1075,8 @@ impl GatewayClient {
         let admitted = limiter.inflight.fetch_add(1, Ordering::SeqCst) < limiter.max_total;
         tokio::spawn(async move {
             let id = req.id.clone();
+            let command = req.command.clone();
+            let t0 = Instant::now();
             let result = if !admitted {
                 warn!("node busy: rejecting invoke {id} ({})", req.command);
                 Err(InvokeError::unavailable(format!(
@@ -1080,6 +1086,10 @@ impl GatewayClient {
             } else {
                 run_invoke(&limiter, handler.as_ref(), conn.clone(), req, token).await
             };
+            debug!(
+                "invoke {id} {command} handled in {} µs",
+                t0.elapsed().as_micros()
+            );
             conn.send_result(&id, result).await;
             if let Ok(mut a) = conn.active.lock() {
                 a.remove(&id);

@@ -46,7 +46,13 @@ if [ -x "$OCLAB_DIR/venv/bin/python" ] && "$OCLAB_DIR/venv/bin/python" -c 'impor
   log "python venv with websockets: present"
 else
   log "creating python venv with websockets ..."
-  [ -x "$OCLAB_DIR/venv/bin/python" ] || python3 -m venv "$OCLAB_DIR/venv"
+  if [ ! -x "$OCLAB_DIR/venv/bin/python" ] && ! python3 -m venv "$OCLAB_DIR/venv" >/dev/null 2>&1; then
+    log "python3 -m venv failed: installing python3-venv from apt"
+    rm -rf "$OCLAB_DIR/venv"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv) \
+      >"$OCLAB_DIR/logs/setup-apt-venv.log" 2>&1
+    python3 -m venv "$OCLAB_DIR/venv"
+  fi
   "$OCLAB_DIR/venv/bin/pip" install -q websockets >"$OCLAB_DIR/logs/setup-pip.log" 2>&1
 fi
 
