@@ -207,7 +207,7 @@ if [ "$MODE" = "try" ]; then
   grep -q 'hello from openclaw-node' <<<"$out" && pass "system.run through the gateway" \
     || fail "system.run through the gateway"
   if [ "${KEEP:-0}" = "1" ]; then
-    echo "gateway: $GW_URL (token in $TOKEN_FILE), node pid $NODE_PID; stop with: kill $NODE_PID; kill -- -$GW_PID"
+    echo "gateway: $GW_URL (token in $TOKEN_FILE); node pid $NODE_PID (stop: kill $NODE_PID)${GW_PID:+; gateway pid $GW_PID (stop: kill -- -$GW_PID)}"
     GW_PID=""; NODE_PID=""; PROXY_PID=""
   fi
   finish
