@@ -773,8 +773,10 @@ impl GatewayClient {
             if let Err(e) = self.auth_store.clear_token(frames::ROLE) {
                 warn!("{e}");
             }
+            // Retry with the shared credentials, unless they were the ones rejected before.
+            let shared_rejected = self.device_token_only;
             self.device_token_only = false;
-            if self.cfg.token.is_some() || self.cfg.password.is_some() {
+            if !shared_rejected && (self.cfg.token.is_some() || self.cfg.password.is_some()) {
                 return SessionEnd::Retry {
                     reason,
                     delay: quick,
