@@ -187,14 +187,37 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
         params_json: Option<&str>,
         ctx: &InvokeContext,
     ) -> Result<Value, InvokeError> {
+        let text = self.dispatch_json(command, params_json, ctx).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| InvokeError::unavailable(format!("invalid result JSON: {e}")))
+    }
+
+    /// Dispatch one invoke; the result is the `payloadJSON` text (for `system.run` with the
+    /// official host's key order: `exitCode, timedOut, success, stdout, stderr, error`).
+    pub async fn dispatch_json(
+        &self,
+        command: &str,
+        params_json: Option<&str>,
+        ctx: &InvokeContext,
+    ) -> Result<String, InvokeError> {
+        if command == "system.run" {
+            let p = decode_params(params_json, true)?;
+            return self.system_run(p, ctx).await;
+        }
+        self.dispatch_value(command, params_json)
+            .await
+            .map(|v| v.to_string())
+    }
+
+    async fn dispatch_value(
+        &self,
+        command: &str,
+        params_json: Option<&str>,
+    ) -> Result<Value, InvokeError> {
         match command {
             "system.which" => {
                 let p = decode_params(params_json, true)?;
                 system_which(&p, &self.path_env)
-            }
-            "system.run" => {
-                let p = decode_params(params_json, true)?;
-                self.system_run(p, ctx).await
             }
             "system.run.prepare" => {
                 let p = decode_params(params_json, true)?;
@@ -237,7 +260,7 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
             .unwrap_or(false)
     }
 
-    async fn system_run(&self, params: Value, ctx: &InvokeContext) -> Result<Value, InvokeError> {
+    async fn system_run(&self, params: Value, ctx: &InvokeContext) -> Result<String, InvokeError> {
         let policy = self.policy.clone();
         let t0 = std::time::Instant::now();
         let decision = tokio::task::spawn_blocking(move || policy.evaluate_run(&params))
@@ -279,7 +302,7 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
                     Ok(outcome) => {
                         ctx.emit("exec.finished", &finished_payload(&run, &outcome))
                             .await;
-                        serde_json::to_value(&outcome).map_err(|e| {
+                        serde_json::to_string(&outcome).map_err(|e| {
                             InvokeError::unavailable(format!("cannot encode the result: {e}"))
                         })
                     }
@@ -320,8 +343,8 @@ impl<P: PolicyBackend, L: LaunchBackend> InvokeHandler for NodeCommands<P, L> {
         c
     }
 
-    async fn handle(&self, req: InvokeRequest, ctx: InvokeContext) -> Result<Value, InvokeError> {
-        self.dispatch(&req.command, req.params_json.as_deref(), &ctx)
+    async fn handle(&self, req: InvokeRequest, ctx: InvokeContext) -> Result<String, InvokeError> {
+        self.dispatch_json(&req.command, req.params_json.as_deref(), &ctx)
             .await
     }
 }
@@ -577,6 +600,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, "INVALID_REQUEST");
         assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn system_run_payload_keeps_the_official_key_order() {
+        let c = cmds(allowed("r-order"), Ok(outcome()));
+        let (ctx, _rx) = InvokeContext::detached(CancellationToken::new());
+        let text = c
+            .dispatch_json("system.run", Some(r#"{"command":["echo","hi"]}"#), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(
+            text,
+            r#"{"exitCode":0,"timedOut":false,"success":true,"stdout":"hi\n","stderr":"","error":null}"#
+        );
     }
 
     #[tokio::test]

@@ -226,12 +226,13 @@ pub trait InvokeHandler: Send + Sync + 'static {
     fn caps(&self) -> Vec<String>;
     /// `connect.commands`: exactly the commands `handle` implements (re-read on every connect).
     fn commands(&self) -> Vec<String>;
-    /// Answer one invoke: `Ok(payload)` becomes `payloadJSON`, `Err` the `{code, message}` error.
+    /// Answer one invoke: `Ok(json_text)` is sent as `payloadJSON`, `Err` as the
+    /// `{code, message}` error.
     fn handle(
         &self,
         req: InvokeRequest,
         ctx: InvokeContext,
-    ) -> impl Future<Output = Result<Value, InvokeError>> + Send;
+    ) -> impl Future<Output = Result<String, InvokeError>> + Send;
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -295,7 +296,7 @@ impl Conn {
         }
     }
 
-    async fn send_result(&self, invoke_id: &str, result: Result<Value, InvokeError>) {
+    async fn send_result(&self, invoke_id: &str, result: Result<String, InvokeError>) {
         let mut params = InvokeResultParams {
             id: invoke_id.to_string(),
             node_id: self.node_id.clone(),
@@ -304,7 +305,7 @@ impl Conn {
             error: None,
         };
         match result {
-            Ok(v) => params.payload_json = Some(v.to_string()),
+            Ok(text) => params.payload_json = Some(text),
             Err(e) => params.error = Some(wire_error(&e)),
         }
         let method = "node.invoke.result";
@@ -1107,7 +1108,7 @@ async fn run_invoke<H: InvokeHandler>(
     conn: Arc<Conn>,
     req: InvokeRequest,
     token: CancellationToken,
-) -> Result<Value, InvokeError> {
+) -> Result<String, InvokeError> {
     let permit = tokio::select! {
         p = limiter.running.clone().acquire_owned() => p.ok(),
         _ = token.cancelled() => None,
