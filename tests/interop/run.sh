@@ -125,18 +125,24 @@ else
 fi
 oc() { HOME="$GW_HOME" openclaw "$@" --url "$GW_URL" --token "$TOKEN"; }
 
-OCLAB_SECRETS="$TOKEN" "$PY" "$SHARED_LAB/wsproxy.py" --listen "127.0.0.1:$PROXY_PORT" \
-  --upstream "$GW_URL" --out "$WIRE_LOG" >"$LOGS/wsproxy-$TS.log" 2>&1 &
-PROXY_PID=$!
-for _ in $(seq 1 50); do
-  "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$PROXY_PORT),0.2)" 2>/dev/null && break
-  sleep 0.1
-done
+NODE_PORT="$GW_PORT"
+if [ "$MODE" = "checks" ]; then
+  NODE_PORT="$PROXY_PORT"
+  OCLAB_SECRETS="$TOKEN" "$PY" "$SHARED_LAB/wsproxy.py" --listen "127.0.0.1:$PROXY_PORT" \
+    --upstream "$GW_URL" --out "$WIRE_LOG" >"$LOGS/wsproxy-$TS.log" 2>&1 &
+  PROXY_PID=$!
+  for _ in $(seq 1 50); do
+    "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$PROXY_PORT),0.2)" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 0.3
+  kill -0 "$PROXY_PID" 2>/dev/null || die "recording proxy did not start (port $PROXY_PORT busy?); see $LOGS/wsproxy-$TS.log"
+fi
 
 # --- 4. our node host, fresh identity -------------------------------------------------------
 rm -rf "$NODE_HOME"; mkdir -p "$NODE_HOME"
 HOME="$NODE_HOME" OPENCLAW_GATEWAY_TOKEN="$TOKEN" RUST_LOG=info \
-  "$BIN" run --host 127.0.0.1 --port "$PROXY_PORT" --display-name interop-rust \
+  "$BIN" run --host 127.0.0.1 --port "$NODE_PORT" --display-name interop-rust \
   >"$LOGS/node-$TS.log" 2>&1 &
 NODE_PID=$!
 STATE="$NODE_HOME/.openclaw"
@@ -208,7 +214,7 @@ if [ "$MODE" = "try" ]; then
     || fail "system.run through the gateway"
   if [ "${KEEP:-0}" = "1" ]; then
     echo "gateway: $GW_URL (token in $TOKEN_FILE); node pid $NODE_PID (stop: kill $NODE_PID)${GW_PID:+; gateway pid $GW_PID (stop: kill -- -$GW_PID)}"
-    GW_PID=""; NODE_PID=""; PROXY_PID=""
+    GW_PID=""; NODE_PID=""
   fi
   finish
 fi
