@@ -163,8 +163,12 @@ for p in items:
 # (capture first: with pipefail, `occlient | grep -q` fails when grep exits early)
 connected_approved() { local out; out="$("${OCC[@]}" nodes 2>/dev/null)"; grep -q "^$DEVICE_ID .* connected approved" <<<"$out"; }
 t0=$SECONDS; device_ok=0; node_ok=0; saw_pairing=0
+# the node must report the pending pairing before anyone approves it
+while [ $((SECONDS - t0)) -lt 60 ]; do
+  [ "$(status_state)" = "pairing" ] && { saw_pairing=1; break; }
+  sleep 0.2
+done
 while [ $((SECONDS - t0)) -lt "$PAIR_TIMEOUT" ]; do
-  [ "$(status_state)" = "pairing" ] && saw_pairing=1
   if [ $device_ok -eq 0 ]; then
     for id in $(oc devices list --json 2>/dev/null | json_ids "$DEVICE_ID"); do
       echo "interop: openclaw devices approve $id"
