@@ -140,7 +140,15 @@ if [ "$MODE" = "checks" ]; then
 fi
 
 # --- 4. our node host, fresh identity -------------------------------------------------------
-rm -rf "$NODE_HOME"; mkdir -p "$NODE_HOME"
+rm -rf "$NODE_HOME"; mkdir -p "$NODE_HOME/.openclaw"
+# The lab checks expect the official host's posture on a fresh node: the gateway-side requested
+# policy is `full / off`, so the node's exec-approvals file alone decides. openclaw-node's
+# built-in requested policy is the conservative `allowlist / on-miss`; state the official one
+# explicitly in the node's openclaw.json (tools.exec) so both hosts are compared like for like.
+# REQUESTED_POLICY=builtin keeps openclaw-node's own defaults instead.
+if [ "${REQUESTED_POLICY:-official}" = "official" ]; then
+  echo '{"tools":{"exec":{"security":"full","ask":"off"}}}' >"$NODE_HOME/.openclaw/openclaw.json"
+fi
 HOME="$NODE_HOME" OPENCLAW_GATEWAY_TOKEN="$TOKEN" RUST_LOG=info \
   "$BIN" run --host 127.0.0.1 --port "$NODE_PORT" --display-name interop-rust \
   >"$LOGS/node-$TS.log" 2>&1 &
