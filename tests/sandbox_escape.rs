@@ -426,6 +426,12 @@ fn proc_self_status_shows_nnp_seccomp_and_no_caps() {
 
 #[test]
 fn attack_setuid_binary_gains_privilege() {
+    if !require(
+        nix::unistd::geteuid().is_root(),
+        "root (to make a setuid-root binary)",
+    ) {
+        return;
+    }
     let dir = open_tempdir();
     let suid = dir.path().join("id-suid");
     std::fs::copy("/usr/bin/id", &suid).unwrap();
@@ -624,6 +630,12 @@ fn attack_fork_bomb_is_bounded() {
 #[test]
 fn attack_fork_bomb_as_unprivileged_user_hits_rlimit_nproc() {
     // RLIMIT_NPROC does not bind uid 0; with runAs it does (counted per uid).
+    if !require(
+        nix::unistd::geteuid().is_root(),
+        "root (to switch to uid 65534)",
+    ) {
+        return;
+    }
     let l = launcher("{ maxProcesses: 12, runAs: { uid: 65534 } }");
     if !require_full(&l) {
         return;
