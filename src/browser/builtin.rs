@@ -377,6 +377,20 @@ impl Builtin {
         };
         let sessions = Arc::new(Mutex::new(Sessions::default()));
         let events = spawn_event_task(cdp.subscribe(), sessions.clone());
+        // Target lifecycle events (targetDestroyed) keep the session map and closes exact.
+        if let Err(e) = cdp
+            .call(
+                "Target.setDiscoverTargets",
+                json!({"discover": true}),
+                None,
+                CDP_TIMEOUT,
+            )
+            .await
+        {
+            events.abort();
+            process.terminate(Duration::from_millis(500)).await;
+            return Err(cdp_err(e));
+        }
         let browser = Arc::new(Browser {
             pid: process.pid,
             port: process.port,
@@ -401,6 +415,15 @@ impl Builtin {
             no_sandbox,
             "browser started"
         );
+        // Tabs Chromium opened at startup get the first aliases (t1 = the initial blank tab).
+        if let Ok(initial) = list_page_targets(&browser).await {
+            let mut meta = lock(&profile.meta);
+            for t in &initial {
+                if let Some(id) = t.get("targetId").and_then(Value::as_str) {
+                    assign_alias(&mut meta, id);
+                }
+            }
+        }
         *lock(&profile.browser) = Some(browser.clone());
         Ok(browser)
     }
@@ -1667,6 +1690,7 @@ async fn activate(b: &Browser, target_id: &str) -> Result<(), RouteError> {
 }
 
 async fn close_target(profile: &Profile, b: &Browser, target_id: &str) -> Result<(), RouteError> {
+    let mut events = b.cdp.subscribe();
     b.cdp
         .call(
             "Target.closeTarget",
@@ -1676,6 +1700,23 @@ async fn close_target(profile: &Profile, b: &Browser, target_id: &str) -> Result
         )
         .await
         .map_err(cdp_err)?;
+    // `Target.closeTarget` returns before the target is gone; wait for it so the next
+    // listing no longer shows it.
+    let gone = async {
+        loop {
+            match events.recv().await {
+                Ok(ev)
+                    if ev.method == "Target.targetDestroyed"
+                        && ev.params.get("targetId").and_then(Value::as_str) == Some(target_id) =>
+                {
+                    break;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), gone).await;
     {
         let mut s = lock(&b.sessions);
         if let Some(tab) = s.by_target.remove(target_id) {

@@ -5,8 +5,8 @@
 //! - Profile: a managed `--user-data-dir` at `<state>/browser/<profile>/user-data`.
 //! - CDP port: the first free port of 18800–18899 (as the official host), chosen under a
 //!   cross-process lock file so two node hosts (or parallel tests) never pick the same one; the
-//!   bound port and browser WebSocket path are then read from Chromium's `DevToolsActivePort`
-//!   file (no guessing, no polling of HTTP).
+//!   bound port and browser WebSocket URL are then read from Chromium's own announcement
+//!   (`DevTools listening on ws://…` on stderr, or the `DevToolsActivePort` file).
 //! - Process: its own process group (`setpgid`), killed as a group (TERM, then KILL) on stop,
 //!   on shutdown and when the handle is dropped.
 //! - Root: Chromium refuses to start its sandbox as root, so as root we pass `--no-sandbox` and
@@ -214,6 +214,20 @@ impl BrowserProcess {
         let exe = spec.detected.path.display().to_string();
         let started = Instant::now();
         loop {
+            // Chromium prints `DevTools listening on ws://…` on stderr; `DevToolsActivePort`
+            // is only written for some port modes, so both are read.
+            if let Some(ws) = std::fs::read_to_string(&proc.log_path)
+                .ok()
+                .and_then(|log| devtools_url_from_log(&log))
+                && let Some(p) = ws
+                    .strip_prefix("ws://127.0.0.1:")
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+            {
+                proc.port = p;
+                proc.ws_url = ws;
+                return Ok(proc);
+            }
             if let Ok(text) = std::fs::read_to_string(&active_port_file) {
                 let mut lines = text.lines();
                 if let (Some(p), Some(path)) = (lines.next(), lines.next())
@@ -334,6 +348,15 @@ fn chromium_args(spec: &LaunchSpec, port: u16) -> Vec<String> {
     args
 }
 
+/// The browser WebSocket URL from Chromium's `DevTools listening on ws://…` line.
+pub fn devtools_url_from_log(log: &str) -> Option<String> {
+    log.lines().rev().find_map(|l| {
+        let rest = l.split("DevTools listening on ").nth(1)?;
+        let url = rest.split_whitespace().next()?;
+        url.starts_with("ws://").then(|| url.to_string())
+    })
+}
+
 fn pick_port() -> Option<u16> {
     (CDP_PORT_START..=CDP_PORT_END).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
 }
@@ -363,5 +386,26 @@ impl PortLock {
         .ok()
         .flatten();
         Self { _lock: lock }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devtools_url_is_read_from_chromium_output() {
+        let log = "[1:1:ERROR:dbus] noise\n\nDevTools listening on ws://127.0.0.1:18800/devtools/browser/abc-1\n";
+        assert_eq!(
+            devtools_url_from_log(log).as_deref(),
+            Some("ws://127.0.0.1:18800/devtools/browser/abc-1")
+        );
+        assert_eq!(devtools_url_from_log("nothing here"), None);
+    }
+
+    #[test]
+    fn detect_rejects_a_missing_explicit_executable() {
+        let err = detect(Some("/nonexistent/chrome")).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/chrome"), "{err}");
     }
 }
