@@ -208,6 +208,18 @@ impl Builtin {
             ("POST", "/pdf") => self.pdf_route(&profile, req).await,
             ("DELETE", p) if p.starts_with("/tabs/") && p[6..].split('/').count() == 1 => {
                 let raw = &p[6..];
+                let bytes = raw.as_bytes();
+                let malformed = bytes.iter().enumerate().any(|(i, c)| {
+                    *c == b'%'
+                        && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                });
+                if malformed {
+                    return Err(RouteError::new(
+                        400,
+                        "invalid path parameter encoding: targetId",
+                    ));
+                }
                 let id = percent_encoding::percent_decode_str(raw)
                     .decode_utf8()
                     .map_err(|_| RouteError::new(400, "invalid path parameter encoding: targetId"))?

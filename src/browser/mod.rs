@@ -207,7 +207,12 @@ impl BrowserProxy {
     ) -> Result<RouteResponse, String> {
         match backend {
             Backend::Builtin(b) => Ok(b.dispatch(req).await),
-            Backend::Forward(f) => f.dispatch(req, timeout).await.map_err(|e| e.to_string()),
+            // The adapter's own race decides timeouts (with the diagnostic message); the HTTP
+            // layer gets a little slack so it never wins that race.
+            Backend::Forward(f) => f
+                .dispatch(req, timeout + Duration::from_millis(500))
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
 
