@@ -558,3 +558,72 @@ async fn navigation_policy_and_error_envelopes() {
         "nothing above launched a browser"
     );
 }
+
+/// Helper process for `node_killed_outright_takes_the_browser_with_it` (does nothing unless
+/// started by that test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helper process, started by node_killed_outright_takes_the_browser_with_it"]
+async fn helper_start_browser_and_wait() {
+    let Ok(dir) = std::env::var("OPENCLAW_NODE_BROWSER_HELPER_DIR") else {
+        return;
+    };
+    let proxy = proxy(std::path::Path::new(&dir));
+    ok(&proxy, json!({"method": "POST", "path": "/start"})).await;
+    let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await;
+    println!("READY {}", st["result"]["userDataDir"].as_str().unwrap());
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+/// The browser dies with the node even when the node is SIGKILLed (no chance to clean up).
+#[test]
+fn node_killed_outright_takes_the_browser_with_it() {
+    use std::io::BufRead as _;
+    if !chromium_available() {
+        return;
+    }
+    let dir = state_dir(&json!({}));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "helper_start_browser_and_wait",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("OPENCLAW_NODE_BROWSER_HELPER_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            // libtest prints `test <name> ... ` without a newline before our line.
+            if let Some((_, udd)) = line.split_once("READY ") {
+                let _ = tx.send(udd.trim().to_string());
+            }
+        }
+    });
+    let udd = rx
+        .recv_timeout(Duration::from_secs(40))
+        .expect("helper started a browser");
+    assert!(
+        !processes_mentioning(&udd).is_empty(),
+        "browser runs while the node runs"
+    );
+    child.kill().unwrap(); // SIGKILL: no destructor, no shutdown hook runs
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_mentioning(&udd).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        processes_mentioning(&udd).is_empty(),
+        "browser processes outlived the killed node: {:?}",
+        processes_mentioning(&udd)
+    );
+}

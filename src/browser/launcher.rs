@@ -8,7 +8,9 @@
 //!   bound port and browser WebSocket URL are then read from Chromium's own announcement
 //!   (`DevTools listening on ws://…` on stderr, or the `DevToolsActivePort` file).
 //! - Process: its own process group (`setpgid`), killed as a group (TERM, then KILL) on stop,
-//!   on shutdown and when the handle is dropped.
+//!   on shutdown and when the handle is dropped; started through `setpriv --pdeathsig SIGKILL`
+//!   when available so it also dies when the node is killed outright; a browser left behind on
+//!   the same profile by an earlier run is killed before the next launch.
 //! - Root: Chromium refuses to start its sandbox as root, so as root we pass `--no-sandbox` and
 //!   say so in the log and in `GET /` (`sandbox` field). Run openclaw-node as an unprivileged
 //!   user to keep Chromium's own sandbox.
@@ -195,7 +197,19 @@ impl BrowserProcess {
             Some(p) => p,
             None => pick_port().ok_or(LaunchError::NoPort)?,
         };
-        let mut cmd = tokio::process::Command::new(&spec.detected.path);
+        kill_stale_instance(&spec.user_data_dir);
+        // `setpriv --pdeathsig SIGKILL` (util-linux) makes the kernel kill Chromium when the
+        // node dies, even by SIGKILL; without setpriv the process group is still killed on
+        // stop/shutdown/drop and a stale instance is cleaned up on the next launch.
+        let mut cmd = match find_setpriv() {
+            Some(setpriv) => {
+                let mut c = tokio::process::Command::new(setpriv);
+                c.args(["--pdeathsig", "SIGKILL", "--"])
+                    .arg(&spec.detected.path);
+                c
+            }
+            None => tokio::process::Command::new(&spec.detected.path),
+        };
         cmd.args(chromium_args(spec, port))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -204,6 +218,7 @@ impl BrowserProcess {
             .kill_on_drop(true);
         let child = cmd.spawn().map_err(io(&spec.detected.path))?;
         let pid = child.id().unwrap_or(0);
+        let _ = std::fs::write(pid_file(&spec.user_data_dir), pid.to_string());
         let mut proc = Self {
             child: Some(child),
             pid,
@@ -328,6 +343,9 @@ fn chromium_args(spec: &LaunchSpec, port: u16) -> Vec<String> {
         "--disable-background-networking".to_string(),
         "--disable-component-update".to_string(),
         "--disable-sync".to_string(),
+        // No crashpad handler: it runs in its own session and would escape the group kill.
+        "--disable-breakpad".to_string(),
+        "--disable-crash-reporter".to_string(),
         "--disable-quic".to_string(),
         "--disable-gpu".to_string(),
         "--disable-dev-shm-usage".to_string(),
@@ -355,6 +373,48 @@ pub fn devtools_url_from_log(log: &str) -> Option<String> {
         let url = rest.split_whitespace().next()?;
         url.starts_with("ws://").then(|| url.to_string())
     })
+}
+
+fn find_setpriv() -> Option<PathBuf> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| is_executable(p))
+}
+
+fn pid_file(user_data_dir: &Path) -> PathBuf {
+    user_data_dir
+        .parent()
+        .unwrap_or(user_data_dir)
+        .join("chromium.pid")
+}
+
+/// Kill a browser left running on this profile by a previous node process (e.g. one killed
+/// with SIGKILL where setpriv was unavailable): two instances on one profile corrupt it.
+fn kill_stale_instance(user_data_dir: &Path) {
+    let Ok(text) = std::fs::read_to_string(pid_file(user_data_dir)) else {
+        return;
+    };
+    let Ok(pid) = text.trim().parse::<i32>() else {
+        return;
+    };
+    if pid <= 1 {
+        return;
+    }
+    let needle = format!("--user-data-dir={}", user_data_dir.display());
+    let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| c.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()))
+        .unwrap_or(false);
+    if ours {
+        tracing::warn!(
+            pid,
+            "killing a stale browser left on this profile by a previous run"
+        );
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_file(pid_file(user_data_dir));
 }
 
 fn pick_port() -> Option<u16> {
