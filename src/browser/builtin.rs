@@ -91,6 +91,10 @@ struct Browser {
     sessions: Arc<Mutex<Sessions>>,
     attach: tokio::sync::Mutex<()>,
     events: tokio::task::JoinHandle<()>,
+    /// The tab last brought to front. Hidden (background) pages get no frames, and
+    /// Chromium then delays mouse-event acks by ~5 s and screenshots can stall, so page
+    /// routes bring their tab to front first.
+    active: Mutex<Option<String>>,
 }
 
 impl Drop for Browser {
@@ -417,6 +421,7 @@ impl Builtin {
             sessions,
             attach: tokio::sync::Mutex::new(()),
             events,
+            active: Mutex::new(None),
         });
         tracing::info!(
             profile = %profile.name,
@@ -592,6 +597,10 @@ impl Builtin {
         };
         lock(&profile.meta).sticky = Some(target_id.clone());
         let tab = attach(&b, &target_id).await?;
+        let is_active = lock(&b.active).as_deref() == Some(target_id.as_str());
+        if !is_active {
+            activate(&b, &target_id).await?;
+        }
         Ok((b, tab))
     }
 
@@ -1698,6 +1707,7 @@ async fn activate(b: &Browser, target_id: &str) -> Result<(), RouteError> {
             )
             .await;
     }
+    *lock(&b.active) = Some(target_id.to_string());
     Ok(())
 }
 
