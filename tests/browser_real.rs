@@ -627,3 +627,65 @@ fn node_killed_outright_takes_the_browser_with_it() {
         processes_mentioning(&udd)
     );
 }
+
+/// node-host-surface §9 item 24: a failed start is not cached — fixing the config makes the
+/// next call work without restarting the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_start_is_not_cached() {
+    if !chromium_available() {
+        return;
+    }
+    let dir = state_dir(&json!({"browser": {"executablePath": "/nonexistent/chromium"}}));
+    let proxy = proxy(dir.path());
+    let e = err(&proxy, json!({"method": "POST", "path": "/start"})).await;
+    assert!(
+        e.starts_with(
+            "Error: 500: Error: browser.executablePath /nonexistent/chromium does not exist"
+        ),
+        "{e}"
+    );
+    let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await;
+    assert!(
+        st["result"]["detectError"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/chromium")
+    );
+    std::fs::write(dir.path().join("openclaw.json"), "{}").unwrap();
+    let started = ok(&proxy, json!({"method": "POST", "path": "/start"})).await;
+    assert_eq!(started["result"]["ok"], true);
+    proxy.shutdown().await;
+}
+
+/// A browser that died behind our back is noticed and relaunched by the next page route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_browser_is_relaunched() {
+    if !chromium_available() {
+        return;
+    }
+    let dir = state_dir(&json!({}));
+    let proxy = proxy(dir.path());
+    ok(&proxy, json!({"method": "POST", "path": "/start"})).await;
+    let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await;
+    let pid = st["result"]["pid"].as_u64().unwrap() as i32;
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let tabs = ok(&proxy, json!({"method": "GET", "path": "/tabs"})).await;
+        if tabs["result"]["running"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "death not noticed: {tabs}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
+    assert_eq!(snap["result"]["url"], "about:blank");
+    let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await;
+    assert_eq!(st["result"]["running"], true);
+    assert_ne!(st["result"]["pid"].as_u64().unwrap() as i32, pid);
+    proxy.shutdown().await;
+}

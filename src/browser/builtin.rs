@@ -483,8 +483,12 @@ impl Builtin {
         let Some(b) = running_browser(profile) else {
             return Ok(json!({"running": false, "tabs": []}));
         };
-        let tabs = list_tabs(profile, &b).await?;
-        Ok(json!({"running": true, "tabs": tabs}))
+        match list_tabs(profile, &b).await {
+            Ok(tabs) => Ok(json!({"running": true, "tabs": tabs})),
+            // The browser died between the check and the call.
+            Err(_) if b.cdp.is_closed() => Ok(json!({"running": false, "tabs": []})),
+            Err(e) => Err(e),
+        }
     }
 
     async fn open_route(&self, profile: &Arc<Profile>, req: &RouteRequest) -> RouteResult {
@@ -590,10 +594,22 @@ impl Builtin {
         req: &RouteRequest,
         reference: Option<String>,
     ) -> Result<(Arc<Browser>, Arc<Tab>), RouteError> {
-        let b = self.ensure_browser(profile, &req.settings, None).await?;
-        let target_id = match reference {
-            Some(r) => resolve_reference(profile, &b, &r, false).await?,
-            None => sticky_or_default(profile, &b).await?,
+        let mut b = self.ensure_browser(profile, &req.settings, None).await?;
+        let mut attempt = 0;
+        let target_id = loop {
+            let resolved = match &reference {
+                Some(r) => resolve_reference(profile, &b, r, false).await,
+                None => sticky_or_default(profile, &b).await,
+            };
+            match resolved {
+                Ok(id) => break id,
+                // The browser died under us (crash, OOM kill): relaunch once.
+                Err(_) if attempt == 0 && b.cdp.is_closed() => {
+                    attempt += 1;
+                    b = self.ensure_browser(profile, &req.settings, None).await?;
+                }
+                Err(e) => return Err(e),
+            }
         };
         lock(&profile.meta).sticky = Some(target_id.clone());
         let tab = attach(&b, &target_id).await?;
@@ -789,9 +805,8 @@ impl Builtin {
             depth: num("depth").or(efficient.then_some(6)),
             max_chars: num("maxChars").unwrap_or(if efficient { 8000 } else { 40_000 }),
         };
-        let blank = url == "about:blank";
         let r = snapshot::render_ai(&nodes, &opts, &mut lock(&tab.refs));
-        let text = if blank { String::new() } else { r.snapshot };
+        let text = r.snapshot;
         let mut out = json!({"ok": true, "format": "ai", "targetId": tab.target_id, "url": url,
             "snapshot": text,
             "refs": r.refs,
