@@ -689,3 +689,67 @@ async fn crashed_browser_is_relaunched() {
     assert_ne!(st["result"]["pid"].as_u64().unwrap() as i32, pid);
     proxy.shutdown().await;
 }
+
+/// JavaScript dialogs: an action that opens one returns `blockedByDialog` instead of hanging,
+/// later calls report the pending dialog, and `POST /hooks/dialog` handles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialogs_block_reported_and_handled() {
+    if !chromium_available() {
+        return;
+    }
+    let site = serve_site().await;
+    let dir = state_dir(&local_site_config());
+    let proxy = proxy(dir.path());
+    ok(
+        &proxy,
+        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/index.html")}}),
+    )
+    .await;
+    let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
+    let alert = ref_for(&snap, "button", "Alert me");
+    let e = err(
+        &proxy,
+        json!({"method": "POST", "path": "/hooks/dialog", "body": {"accept": true}}),
+    )
+    .await;
+    assert_eq!(e, "Error: 409: no JavaScript dialog is open on this tab");
+
+    let t = Instant::now();
+    let clicked = ok(
+        &proxy,
+        json!({"method": "POST", "path": "/act", "body": {"kind": "click", "ref": alert}, "timeoutMs": 8000}),
+    )
+    .await["result"]
+        .clone();
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(clicked["blockedByDialog"], true, "{clicked}");
+    let pending = &clicked["browserState"]["dialogs"]["pending"][0];
+    assert_eq!(pending["type"], "alert");
+    assert_eq!(pending["message"], "hello dialog");
+
+    let snap = ok(
+        &proxy,
+        json!({"method": "GET", "path": "/snapshot", "timeoutMs": 8000}),
+    )
+    .await["result"]
+        .clone();
+    assert_eq!(snap["blockedByDialog"], true, "{snap}");
+    assert_eq!(snap["snapshot"], "");
+
+    let handled = ok(
+        &proxy,
+        json!({"method": "POST", "path": "/hooks/dialog", "body": {"accept": true}}),
+    )
+    .await;
+    assert_eq!(handled, json!({"result": {"ok": true}}));
+    let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await["result"].clone();
+    assert!(snap.get("blockedByDialog").is_none(), "{snap}");
+    assert!(snap["snapshot"].as_str().unwrap().contains("Hello Proxy"));
+    let recent = &snap["browserState"]["dialogs"]["recent"][0];
+    assert_eq!(recent["closedBy"], "agent", "{snap}");
+    proxy.shutdown().await;
+}

@@ -68,6 +68,47 @@ struct Tab {
     refs: Mutex<RefTable>,
     console: Mutex<VecDeque<Value>>,
     errors: Mutex<VecDeque<Value>>,
+    dialogs: Mutex<Dialogs>,
+}
+
+/// JavaScript dialogs of one tab (`alert`/`confirm`/`prompt` block the page until handled).
+#[derive(Debug, Default)]
+struct Dialogs {
+    next: u32,
+    pending: Option<Value>,
+    recent: VecDeque<Value>,
+    closing_by_agent: bool,
+}
+
+impl Dialogs {
+    fn state(&self) -> Value {
+        json!({"dialogs": {"pending": self.pending.iter().collect::<Vec<_>>(),
+            "recent": self.recent.iter().collect::<Vec<_>>()}})
+    }
+}
+
+fn now_iso() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or(0.0);
+    iso_from_epoch_ms(ms)
+}
+
+/// Resolves when a JavaScript dialog opens on `session_id` (never, if none does).
+async fn dialog_opened(mut rx: tokio::sync::broadcast::Receiver<CdpEvent>, session_id: &str) {
+    loop {
+        match rx.recv().await {
+            Ok(ev)
+                if ev.method == "Page.javascriptDialogOpening"
+                    && ev.session_id.as_deref() == Some(session_id) =>
+            {
+                return;
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -209,6 +250,7 @@ impl Builtin {
             ("POST", "/act") => self.act_route(&profile, req).await,
             ("GET", "/console") => self.console_route(&profile, req).await,
             ("GET", "/errors") => self.errors_route(&profile, req).await,
+            ("POST", "/hooks/dialog") => self.dialog_route(&profile, req).await,
             ("POST", "/pdf") => self.pdf_route(&profile, req).await,
             ("DELETE", p) if p.starts_with("/tabs/") && p[6..].split('/').count() == 1 => {
                 let raw = &p[6..];
@@ -729,6 +771,7 @@ impl Builtin {
                 RouteError::new(500, format!("Error: invalid base64 from browser: {e}"))
             })?;
         let dir = self.media_dir();
+        prune_media(&dir);
         let path = dir.join(format!("{}.{ext}", uuid::Uuid::new_v4()));
         write_private(&dir, &path, &bytes).map_err(|e| {
             RouteError::new(500, format!("Error: cannot write {}: {e}", path.display()))
@@ -770,6 +813,23 @@ impl Builtin {
         let (b, tab) = self
             .page(profile, req, req.query_str("targetId").map(str::to_string))
             .await?;
+        let dialog_state = {
+            let d = lock(&tab.dialogs);
+            (d.pending.is_some(), d.state(), !d.recent.is_empty())
+        };
+        if dialog_state.0 {
+            // The page is blocked by a dialog: answer at once instead of hanging.
+            let url = current_url(&b, &tab.target_id).await;
+            let mut out = json!({"ok": true, "format": format, "targetId": tab.target_id,
+                "url": url, "blockedByDialog": true, "browserState": dialog_state.1});
+            if format == "aria" {
+                out["nodes"] = json!([]);
+            } else {
+                out["snapshot"] = json!("");
+                out["refs"] = json!({});
+            }
+            return Ok(out);
+        }
         let tree = b
             .cdp
             .call(
@@ -815,7 +875,39 @@ impl Builtin {
         if r.truncated {
             out["truncated"] = json!(true);
         }
+        if dialog_state.2 {
+            out["browserState"] = dialog_state.1;
+        }
         Ok(out)
+    }
+
+    async fn dialog_route(&self, profile: &Arc<Profile>, req: &RouteRequest) -> RouteResult {
+        let accept = match req.body_field("accept") {
+            Some(Value::Bool(b)) => *b,
+            _ => return Err(RouteError::new(400, "accept is required")),
+        };
+        let (b, tab) = self.page(profile, req, Self::target_ref(req)).await?;
+        if lock(&tab.dialogs).pending.is_none() {
+            return Err(RouteError::new(
+                409,
+                "no JavaScript dialog is open on this tab",
+            ));
+        }
+        lock(&tab.dialogs).closing_by_agent = true;
+        let mut params = json!({"accept": accept});
+        if let Some(t) = req.body_field("promptText").and_then(Value::as_str) {
+            params["promptText"] = json!(t);
+        }
+        b.cdp
+            .call(
+                "Page.handleJavaScriptDialog",
+                params,
+                Some(&tab.session_id),
+                CDP_TIMEOUT,
+            )
+            .await
+            .map_err(cdp_err)?;
+        Ok(json!({"ok": true}))
     }
 
     async fn console_route(&self, profile: &Arc<Profile>, req: &RouteRequest) -> RouteResult {
@@ -954,24 +1046,64 @@ impl Builtin {
             }
         }
         let (b, tab) = self.page(profile, req, Self::target_ref(req)).await?;
+        let blocked = |b: &Browser, tab: &Tab| {
+            let state = lock(&tab.dialogs).state();
+            let b = b.cdp.clone();
+            let target = tab.target_id.clone();
+            async move {
+                let url = target_info_cdp(&b, &target).await;
+                json!({"ok": true, "targetId": target, "url": url,
+                    "blockedByDialog": true, "browserState": state})
+            }
+        };
+        if lock(&tab.dialogs).pending.is_some() && kind != "close" {
+            return Ok(blocked(&b, &tab).await);
+        }
+        // An action that opens a dialog must not hang on the blocked page.
+        let watcher = dialog_opened(b.cdp.subscribe(), &tab.session_id);
+        let outcome = tokio::select! {
+            r = self.perform_act(profile, &b, &tab, req, &kind) => r?,
+            () = watcher => return Ok(blocked(&b, &tab).await),
+        };
+        let Some(extra) = outcome else {
+            return Ok(json!({"ok": true, "targetId": tab.target_id}));
+        };
+        let url = current_url(&b, &tab.target_id).await;
+        let mut out = json!({"ok": true, "targetId": tab.target_id, "url": url});
+        if let Some(o) = out.as_object_mut() {
+            o.extend(extra);
+        }
+        Ok(out)
+    }
+
+    /// Run one act kind; `None` when the action closed the tab.
+    async fn perform_act(
+        &self,
+        profile: &Arc<Profile>,
+        b: &Browser,
+        tab: &Tab,
+        req: &RouteRequest,
+        kind: &str,
+    ) -> Result<Option<Map<String, Value>>, RouteError> {
+        let invalid = |m: &str| RouteError::with_code(400, m, "ACT_INVALID_REQUEST");
         let mut extra = Map::new();
-        match kind.as_str() {
+        match kind {
             "click" | "hover" | "scrollIntoView" => {
-                let node = self.target_node(&b, &tab, req).await?;
+                let node = self.target_node(b, tab, req).await?;
                 let label = req
                     .body_str("ref")
                     .or(req.body_str("selector"))
                     .unwrap_or("");
-                let (x, y) = element_center(&b, &tab, node, label).await?;
+                let (x, y) = element_center(b, tab, node, label).await?;
                 if kind == "click" {
                     let button = req.body_str("button").unwrap_or("left");
                     if !["left", "right", "middle"].contains(&button) {
                         return Err(invalid("button must be left, right or middle"));
                     }
                     let count = if req.body_bool("doubleClick") { 2 } else { 1 };
-                    mouse_click(&b, &tab, x, y, button, count).await?;
+                    mouse_click(b, tab, x, y, button, count).await?;
                 } else if kind == "hover" {
-                    mouse_move(&b, &tab, x, y).await?;
+                    mouse_move(b, tab, x, y).await?;
                 }
             }
             "clickCoords" => {
@@ -985,8 +1117,8 @@ impl Builtin {
                 }
                 let count = if req.body_bool("doubleClick") { 2 } else { 1 };
                 mouse_click(
-                    &b,
-                    &tab,
+                    b,
+                    tab,
                     x,
                     y,
                     req.body_str("button").unwrap_or("left"),
@@ -995,11 +1127,11 @@ impl Builtin {
                 .await?;
             }
             "type" => {
-                let node = self.target_node(&b, &tab, req).await?;
+                let node = self.target_node(b, tab, req).await?;
                 let text = req.body_field("text").and_then(Value::as_str).unwrap_or("");
                 call_on_node(
-                    &b,
-                    &tab,
+                    b,
+                    tab,
                     node,
                     "function(){ this.scrollIntoView({block:'center'}); this.focus(); if ('value' in this) { this.value=''; this.dispatchEvent(new Event('input',{bubbles:true})); } else if (this.isContentEditable) { this.textContent=''; } }",
                     json!([]),
@@ -1015,7 +1147,7 @@ impl Builtin {
                     .await
                     .map_err(cdp_err)?;
                 if req.body_bool("submit") {
-                    press_key(&b, &tab, "Enter").await?;
+                    press_key(b, tab, "Enter").await?;
                 }
             }
             "insertText" => {
@@ -1031,7 +1163,7 @@ impl Builtin {
                     .map_err(cdp_err)?;
             }
             "press" => {
-                press_key(&b, &tab, req.body_str("key").unwrap_or("")).await?;
+                press_key(b, tab, req.body_str("key").unwrap_or("")).await?;
             }
             "select" => {
                 let values: Vec<String> = req
@@ -1047,8 +1179,8 @@ impl Builtin {
                 if values.is_empty() {
                     return Err(invalid("select requires values"));
                 }
-                let node = self.target_node(&b, &tab, req).await?;
-                call_on_node(&b, &tab, node,
+                let node = self.target_node(b, tab, req).await?;
+                call_on_node(b, tab, node,
                     "function(vals){ for (const o of this.options||[]) { o.selected = vals.includes(o.value) || vals.includes(o.label); } this.dispatchEvent(new Event('input',{bubbles:true})); this.dispatchEvent(new Event('change',{bubbles:true})); }",
                     json!([{"value": values}])).await?;
             }
@@ -1065,7 +1197,7 @@ impl Builtin {
                     let Some(r) = f.get("ref").and_then(Value::as_str) else {
                         return Err(invalid("fill fields require ref"));
                     };
-                    let node = resolve_ref(&tab, r)?;
+                    let node = resolve_ref(tab, r)?;
                     let ty = f.get("type").and_then(Value::as_str).unwrap_or("text");
                     let value = f.get("value").cloned().unwrap_or(Value::Null);
                     if ty == "checkbox" || ty == "radio" {
@@ -1073,8 +1205,8 @@ impl Builtin {
                             || value.as_i64() == Some(1)
                             || matches!(value.as_str(), Some("1" | "true"));
                         call_on_node(
-                            &b,
-                            &tab,
+                            b,
+                            tab,
                             node,
                             "function(on){ if (this.checked !== on) { this.click(); } }",
                             json!([{"value": on}]),
@@ -1086,7 +1218,7 @@ impl Builtin {
                             Value::Null => String::new(),
                             other => other.to_string(),
                         };
-                        call_on_node(&b, &tab, node,
+                        call_on_node(b, tab, node,
                             "function(v){ this.focus(); this.value = v; this.dispatchEvent(new Event('input',{bubbles:true})); this.dispatchEvent(new Event('change',{bubbles:true})); }",
                             json!([{"value": text}])).await?;
                     }
@@ -1111,33 +1243,28 @@ impl Builtin {
                     .await
                     .map_err(cdp_err)?;
             }
-            "wait" => self.wait(&b, &tab, req).await?,
+            "wait" => self.wait(b, tab, req).await?,
             "evaluate" => {
                 let f = req.body_str("fn").unwrap_or("");
                 let timeout = clamp_ms(req.body_field("timeoutMs"), 20_000, 500, 120_000);
                 let value = if let Some(r) = req.body_str("ref") {
-                    let node = resolve_ref(&tab, r)?;
+                    let node = resolve_ref(tab, r)?;
                     let decl = format!(
                         "async function(){{ const __f = ({f}); return typeof __f === 'function' ? await __f(this) : __f; }}"
                     );
-                    call_on_node_timeout(&b, &tab, node, &decl, json!([]), timeout).await?
+                    call_on_node_timeout(b, tab, node, &decl, json!([]), timeout).await?
                 } else {
-                    evaluate(&b, &tab, f, timeout).await?
+                    evaluate(b, tab, f, timeout).await?
                 };
                 extra.insert("result".to_string(), value);
             }
             "close" => {
-                close_target(profile, &b, &tab.target_id).await?;
-                return Ok(json!({"ok": true, "targetId": tab.target_id}));
+                close_target(profile, b, &tab.target_id).await?;
+                return Ok(None);
             }
             _ => {}
         }
-        let url = current_url(&b, &tab.target_id).await;
-        let mut out = json!({"ok": true, "targetId": tab.target_id, "url": url});
-        if let Some(o) = out.as_object_mut() {
-            o.extend(extra);
-        }
-        Ok(out)
+        Ok(Some(extra))
     }
 
     async fn target_node(
@@ -1323,6 +1450,35 @@ fn glob_to_regex(glob: &str) -> String {
     re
 }
 
+/// How long shipped screenshots/PDFs stay in `<state>/media/browser` (the official host never
+/// removes them, browser-routes §6 item 11; the gateway keeps its own copy).
+const MEDIA_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Delete our own media files (`<uuid>.png|jpg|pdf`) older than [`MEDIA_RETENTION`].
+fn prune_media(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some((stem, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
+        if !matches!(ext, "png" | "jpg" | "pdf") || uuid::Uuid::parse_str(stem).is_err() {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > MEDIA_RETENTION);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -1404,6 +1560,29 @@ fn handle_event(sessions: &Mutex<Sessions>, ev: CdpEvent) {
         return;
     };
     match ev.method.as_str() {
+        "Page.javascriptDialogOpening" => {
+            let mut d = lock(&tab.dialogs);
+            d.next += 1;
+            d.pending = Some(json!({
+                "id": format!("d{}", d.next),
+                "type": ev.params.get("type").and_then(Value::as_str).unwrap_or("alert"),
+                "message": ev.params.get("message").and_then(Value::as_str).unwrap_or(""),
+                "openedAt": now_iso(),
+            }));
+        }
+        "Page.javascriptDialogClosed" => {
+            let mut d = lock(&tab.dialogs);
+            let by_agent = std::mem::take(&mut d.closing_by_agent);
+            if let Some(mut p) = d.pending.take() {
+                p["closedAt"] = json!(now_iso());
+                p["closedBy"] = json!(if by_agent { "agent" } else { "browser" });
+                p["accepted"] = ev.params.get("result").cloned().unwrap_or(Value::Null);
+                d.recent.push_back(p);
+                while d.recent.len() > 10 {
+                    d.recent.pop_front();
+                }
+            }
+        }
         "Page.frameNavigated" => {
             let main = ev
                 .params
@@ -1685,6 +1864,7 @@ async fn attach(b: &Browser, target_id: &str) -> Result<Arc<Tab>, RouteError> {
         refs: Mutex::new(RefTable::default()),
         console: Mutex::new(VecDeque::new()),
         errors: Mutex::new(VecDeque::new()),
+        dialogs: Mutex::new(Dialogs::default()),
     });
     {
         let mut s = lock(&b.sessions);
@@ -1794,6 +1974,25 @@ async fn target_info(b: &Browser, target_id: &str) -> Result<Value, RouteError> 
         .await
         .map_err(cdp_err)?;
     Ok(r.get("targetInfo").cloned().unwrap_or(Value::Null))
+}
+
+/// Current URL of a target via a bare client handle.
+async fn target_info_cdp(cdp: &CdpClient, target_id: &str) -> String {
+    cdp.call(
+        "Target.getTargetInfo",
+        json!({"targetId": target_id}),
+        None,
+        CDP_TIMEOUT,
+    )
+    .await
+    .ok()
+    .and_then(|r| {
+        r.get("targetInfo")
+            .and_then(|i| i.get("url"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+    .unwrap_or_default()
 }
 
 async fn current_url(b: &Browser, target_id: &str) -> String {
@@ -2294,6 +2493,30 @@ mod tests {
             iso_from_epoch_ms(1_795_561_123_680.0),
             "2026-11-24T22:58:43.680Z"
         );
+    }
+
+    #[test]
+    fn media_pruning_removes_only_our_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(format!("{}.png", uuid::Uuid::new_v4()));
+        let fresh = dir.path().join(format!("{}.pdf", uuid::Uuid::new_v4()));
+        let foreign = dir.path().join("notes.png");
+        for p in [&old, &fresh, &foreign] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let past = std::time::SystemTime::now() - MEDIA_RETENTION - Duration::from_secs(60);
+        for p in [&old, &foreign] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(past)
+                .unwrap();
+        }
+        prune_media(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists());
+        assert!(foreign.exists(), "files we did not write are left alone");
     }
 
     #[test]
