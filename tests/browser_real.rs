@@ -557,6 +557,27 @@ async fn navigation_policy_and_error_envelopes() {
         st["result"]["running"], false,
         "nothing above launched a browser"
     );
+
+    // The policy also applies to where a tab already is: allow private addresses, open the
+    // local page, then tighten the policy (re-read per call) — page routes refuse the tab.
+    std::fs::write(
+        dir.path().join("openclaw.json"),
+        local_site_config().to_string(),
+    )
+    .unwrap();
+    ok(
+        &proxy,
+        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/")}}),
+    )
+    .await;
+    ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
+    std::fs::write(dir.path().join("openclaw.json"), "{}").unwrap();
+    let e = err(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
+    assert!(
+        e.starts_with("Error: 400: Navigation blocked: 127.0.0.1 is a private"),
+        "{e}"
+    );
+    proxy.shutdown().await;
 }
 
 /// Helper process for `node_killed_outright_takes_the_browser_with_it` (does nothing unless

@@ -654,6 +654,12 @@ impl Builtin {
             }
         };
         lock(&profile.meta).sticky = Some(target_id.clone());
+        // The navigation policy also holds for where the tab is now (a click or a page
+        // script may have navigated it somewhere the policy forbids).
+        let now = current_url(&b, &target_id).await;
+        if now.starts_with("http://") || now.starts_with("https://") {
+            check_navigation(&now, &req.settings).await?;
+        }
         let tab = attach(&b, &target_id).await?;
         let is_active = lock(&b.active).as_deref() == Some(target_id.as_str());
         if !is_active {
