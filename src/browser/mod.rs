@@ -6,6 +6,16 @@
 //! failure is reported like the official host: node error code `INVALID_REQUEST`, message
 //! `String(err)` (so it starts with `Error: `, and nested `INVALID_REQUEST:`/`UNAVAILABLE:`
 //! prefixes are part of the text).
+//!
+//! Configuration:
+//! - `<state>/node-host.json5` (ours): `browserProxy: { backend: "builtin" | "forward",
+//!   controlUrl, controlToken, controlPassword }` — see [`BrowserProxyConfig`].
+//! - `openclaw.json` (the official CLI's; read-only, re-read on every call):
+//!   `nodeHost.browserProxy.enabled`, `nodeHost.browserProxy.allowProfiles`, `browser.enabled`,
+//!   `browser.headless`, `browser.noSandbox`, `browser.executablePath`,
+//!   `browser.defaultProfile`, `browser.profiles.<name>.{cdpPort,cdpUrl,driver,color}`,
+//!   `browser.color`, `browser.evaluateEnabled`, `browser.ssrfPolicy.{dangerouslyAllowPrivateNetwork,
+//!   allowedHostnames,hostnameAllowlist}`, `gateway.auth.{token,password}` (forwarder auth).
 
 pub mod builtin;
 pub mod cdp;
