@@ -774,3 +774,73 @@ async fn dialogs_block_reported_and_handled() {
     assert_eq!(recent["closedBy"], "agent", "{snap}");
     proxy.shutdown().await;
 }
+
+/// `/act {kind:"batch"}`: per-step results, stop on the first error, abort on navigation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn act_batch_records_failures_and_stops_on_navigation() {
+    if !chromium_available() {
+        return;
+    }
+    let site = serve_site().await;
+    let dir = state_dir(&local_site_config());
+    let proxy = proxy(dir.path());
+    ok(
+        &proxy,
+        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/index.html")}}),
+    )
+    .await;
+    let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
+    let button = ref_for(&snap, "button", "Click me");
+    let name = ref_for(&snap, "textbox", "Name");
+    let link = ref_for(&snap, "link", "Go to page two");
+    let r = ok(
+        &proxy,
+        json!({"method": "POST", "path": "/act", "body": {"kind": "batch", "actions": [
+            {"kind": "click", "ref": button}, {"kind": "type", "ref": name, "text": "Batch"},
+            {"kind": "click", "ref": "e999"}, {"kind": "press", "key": "Enter"}]}}),
+    )
+    .await["result"]
+        .clone();
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{r}");
+    assert_eq!(results[0], json!({"ok": true}));
+    assert_eq!(results[1], json!({"ok": true}));
+    assert_eq!(results[2]["ok"], false);
+    assert!(
+        results[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown ref \"e999\""),
+        "{r}"
+    );
+    let title = ok(
+        &proxy,
+        json!({"method": "POST", "path": "/act", "body": {"kind": "evaluate", "fn": "() => [document.getElementById('title').textContent, document.getElementById('name').value]"}}),
+    )
+    .await;
+    assert_eq!(
+        title["result"]["result"],
+        json!(["Clicked!", "Batch"]),
+        "Enter was not pressed"
+    );
+
+    let r = ok(
+        &proxy,
+        json!({"method": "POST", "path": "/act", "body": {"kind": "batch", "actions": [
+            {"kind": "click", "ref": link}, {"kind": "click", "ref": button}]}}),
+    )
+    .await["result"]
+        .clone();
+    let page2 = format!("http://{site}/page2.html");
+    assert_eq!(
+        r["results"],
+        json!([{"ok": true, "navigated": true, "url": page2}]),
+        "{r}"
+    );
+    assert_eq!(
+        r["aborted"],
+        json!({"reason": "navigation", "afterAction": 1, "url": page2, "skipped": 1})
+    );
+    assert_eq!(r["url"], page2);
+    proxy.shutdown().await;
+}

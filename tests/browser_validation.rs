@@ -256,6 +256,15 @@ async fn unknown_routes_and_profiles_use_the_upstream_error_shapes() {
         "Error: 400: wait timeMs exceeds maximum of 30000ms"
     );
     assert_eq!(
+        ok(&p, json!({"method": "POST", "path": "/act", "errorEnvelope": "browser-v1", "body": {
+            "kind": "batch", "targetId": "t1", "actions": [{"kind": "press", "key": "Tab", "targetId": "t2"}]}})).await["error"],
+        json!({"status": 403, "body": {"error": "batched action targetId must match request targetId", "code": "ACT_TARGET_ID_MISMATCH"}})
+    );
+    assert_eq!(
+        err(&p, json!({"method": "POST", "path": "/act", "body": {"kind": "batch", "actions": [{"kind": "click"}]}})).await,
+        "Error: 400: click requires ref or selector"
+    );
+    assert_eq!(
         err(&p, json!({"method": "DELETE", "path": "/tabs/%zz"})).await,
         "Error: 400: invalid path parameter encoding: targetId"
     );

@@ -949,108 +949,7 @@ impl Builtin {
     // ---- act ------------------------------------------------------------------------------
 
     async fn act_route(&self, profile: &Arc<Profile>, req: &RouteRequest) -> RouteResult {
-        let kind = req.body_str("kind").unwrap_or("").to_string();
-        const KINDS: [&str; 16] = [
-            "click",
-            "clickCoords",
-            "type",
-            "insertText",
-            "press",
-            "hover",
-            "scrollIntoView",
-            "drag",
-            "select",
-            "fill",
-            "resize",
-            "wait",
-            "evaluate",
-            "close",
-            "batch",
-            "",
-        ];
-        if kind.is_empty() || !KINDS.contains(&kind.as_str()) {
-            return Err(RouteError::with_code(
-                400,
-                "kind is required",
-                "ACT_KIND_REQUIRED",
-            ));
-        }
-        let invalid = |m: &str| RouteError::with_code(400, m, "ACT_INVALID_REQUEST");
-        const SELECTOR_KINDS: [&str; 8] = [
-            "batch",
-            "click",
-            "drag",
-            "hover",
-            "scrollIntoView",
-            "select",
-            "type",
-            "wait",
-        ];
-        if req.body_field("selector").is_some() && !SELECTOR_KINDS.contains(&kind.as_str()) {
-            return Err(RouteError::with_code(
-                400,
-                "Error: 'selector' is not supported. Use 'ref' from snapshot instead.\n\nExample workflow:\n1. snapshot action to get page state with refs\n2. act with ref: \"e123\" to interact with element\n\nThis is more reliable for modern SPAs.",
-                "ACT_SELECTOR_UNSUPPORTED",
-            ));
-        }
-        let ref_or_selector =
-            || req.body_str("ref").is_some() || req.body_str("selector").is_some();
-        match kind.as_str() {
-            "click" | "hover" | "scrollIntoView" | "type" | "select" if !ref_or_selector() => {
-                return Err(invalid(&format!("{kind} requires ref or selector")));
-            }
-            "type" if req.body_field("text").and_then(Value::as_str).is_none() => {
-                return Err(invalid("type requires text"));
-            }
-            "insertText" if req.body_field("text").and_then(Value::as_str).is_none() => {
-                return Err(invalid("insertText requires text"));
-            }
-            "press" if req.body_str("key").is_none() => return Err(invalid("press requires key")),
-            "evaluate" if req.body_str("fn").is_none() => {
-                return Err(invalid("evaluate requires fn"));
-            }
-            "drag" | "batch" => {
-                return Err(RouteError::with_code(
-                    501,
-                    format!(
-                        "act kind \"{kind}\" is not supported by openclaw-node's built-in browser backend"
-                    ),
-                    "ACT_OPERATION_FAILED",
-                ));
-            }
-            _ => {}
-        }
-        if (kind == "evaluate" || (kind == "wait" && req.body_field("fn").is_some()))
-            && !req.settings.evaluate_enabled
-        {
-            return Err(RouteError::with_code(
-                403,
-                "evaluate is disabled (browser.evaluateEnabled=false)",
-                "ACT_EVALUATE_DISABLED",
-            ));
-        }
-        if kind == "wait" {
-            let t = req.body_field("timeMs").and_then(Value::as_f64);
-            if t.is_some_and(|t| t > 30_000.0) {
-                return Err(invalid("wait timeMs exceeds maximum of 30000ms"));
-            }
-            let any = [
-                "timeMs",
-                "text",
-                "textGone",
-                "selector",
-                "url",
-                "loadState",
-                "fn",
-            ]
-            .iter()
-            .any(|k| req.body_field(k).is_some());
-            if !any {
-                return Err(invalid(
-                    "wait requires at least one of timeMs, text, textGone, selector, url, loadState, fn",
-                ));
-            }
-        }
+        let kind = validate_act(req, 0)?;
         let (b, tab) = self.page(profile, req, Self::target_ref(req)).await?;
         let blocked = |b: &Browser, tab: &Tab| {
             let state = lock(&tab.dialogs).state();
@@ -1091,6 +990,20 @@ impl Builtin {
         req: &RouteRequest,
         kind: &str,
     ) -> Result<Option<Map<String, Value>>, RouteError> {
+        // Actions that may start a navigation get a short settle window (and then wait for
+        // the load), so a following snapshot sees the new page.
+        let guarded = matches!(
+            kind,
+            "click"
+                | "clickCoords"
+                | "press"
+                | "type"
+                | "insertText"
+                | "select"
+                | "fill"
+                | "evaluate"
+        );
+        let nav_events = guarded.then(|| b.cdp.subscribe());
         let invalid = |m: &str| RouteError::with_code(400, m, "ACT_INVALID_REQUEST");
         let mut extra = Map::new();
         match kind {
@@ -1268,7 +1181,72 @@ impl Builtin {
                 close_target(profile, b, &tab.target_id).await?;
                 return Ok(None);
             }
+            "batch" => {
+                let actions = req
+                    .body_field("actions")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let stop_on_error =
+                    !matches!(req.body_field("stopOnError"), Some(Value::Bool(false)));
+                let mut results = Vec::new();
+                let total = actions.len();
+                for (i, a) in actions.into_iter().enumerate() {
+                    let sub_kind = a
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let mut sub = req.clone();
+                    sub.body = a;
+                    let before = current_url(b, &tab.target_id).await;
+                    let r = Box::pin(self.perform_act(profile, b, tab, &sub, &sub_kind)).await;
+                    match r {
+                        // `evaluate` inside a batch returns no value (as upstream).
+                        Ok(Some(_)) => {
+                            let mut entry = json!({"ok": true});
+                            let after = current_url(b, &tab.target_id).await;
+                            if after != before {
+                                entry["navigated"] = json!(true);
+                                entry["url"] = json!(after);
+                                results.push(entry);
+                                if i + 1 < total {
+                                    extra.insert("aborted".into(), json!({"reason": "navigation",
+                                        "afterAction": i + 1, "url": after, "skipped": total - i - 1}));
+                                }
+                                break;
+                            }
+                            results.push(entry);
+                        }
+                        Ok(None) => {
+                            results.push(json!({"ok": true}));
+                            if i + 1 < total {
+                                extra.insert(
+                                    "aborted".into(),
+                                    json!({"reason": "closed", "afterAction": i + 1,
+                                        "skipped": total - i - 1}),
+                                );
+                            }
+                            break;
+                        }
+                        Err(e) => {
+                            let msg = match e.body.get("error") {
+                                Some(Value::String(m)) => m.clone(),
+                                _ => format!("HTTP {}", e.status),
+                            };
+                            results.push(json!({"ok": false, "error": msg}));
+                            if stop_on_error {
+                                break;
+                            }
+                        }
+                    }
+                }
+                extra.insert("results".into(), Value::Array(results));
+            }
             _ => {}
+        }
+        if let Some(rx) = nav_events {
+            settle_navigation(rx, &tab.session_id, &tab.target_id).await;
         }
         Ok(Some(extra))
     }
@@ -1357,6 +1335,140 @@ impl Builtin {
         }
         Ok(())
     }
+}
+
+/// Validate one `/act` body (recursively for `batch`); returns its kind.
+fn validate_act(req: &RouteRequest, depth: usize) -> Result<String, RouteError> {
+    let kind = req.body_str("kind").unwrap_or("").to_string();
+    const KINDS: [&str; 16] = [
+        "click",
+        "clickCoords",
+        "type",
+        "insertText",
+        "press",
+        "hover",
+        "scrollIntoView",
+        "drag",
+        "select",
+        "fill",
+        "resize",
+        "wait",
+        "evaluate",
+        "close",
+        "batch",
+        "",
+    ];
+    if kind.is_empty() || !KINDS.contains(&kind.as_str()) {
+        return Err(RouteError::with_code(
+            400,
+            "kind is required",
+            "ACT_KIND_REQUIRED",
+        ));
+    }
+    let invalid = |m: &str| RouteError::with_code(400, m, "ACT_INVALID_REQUEST");
+    const SELECTOR_KINDS: [&str; 8] = [
+        "batch",
+        "click",
+        "drag",
+        "hover",
+        "scrollIntoView",
+        "select",
+        "type",
+        "wait",
+    ];
+    if req.body_field("selector").is_some() && !SELECTOR_KINDS.contains(&kind.as_str()) {
+        return Err(RouteError::with_code(
+            400,
+            "Error: 'selector' is not supported. Use 'ref' from snapshot instead.\n\nExample workflow:\n1. snapshot action to get page state with refs\n2. act with ref: \"e123\" to interact with element\n\nThis is more reliable for modern SPAs.",
+            "ACT_SELECTOR_UNSUPPORTED",
+        ));
+    }
+    let ref_or_selector = || req.body_str("ref").is_some() || req.body_str("selector").is_some();
+    match kind.as_str() {
+        "click" | "hover" | "scrollIntoView" | "type" | "select" if !ref_or_selector() => {
+            return Err(invalid(&format!("{kind} requires ref or selector")));
+        }
+        "type" if req.body_field("text").and_then(Value::as_str).is_none() => {
+            return Err(invalid("type requires text"));
+        }
+        "insertText" if req.body_field("text").and_then(Value::as_str).is_none() => {
+            return Err(invalid("insertText requires text"));
+        }
+        "press" if req.body_str("key").is_none() => return Err(invalid("press requires key")),
+        "evaluate" if req.body_str("fn").is_none() => {
+            return Err(invalid("evaluate requires fn"));
+        }
+        "drag" => {
+            return Err(RouteError::with_code(
+                501,
+                format!(
+                    "act kind \"{kind}\" is not supported by openclaw-node's built-in browser backend"
+                ),
+                "ACT_OPERATION_FAILED",
+            ));
+        }
+        _ => {}
+    }
+    if (kind == "evaluate" || (kind == "wait" && req.body_field("fn").is_some()))
+        && !req.settings.evaluate_enabled
+    {
+        return Err(RouteError::with_code(
+            403,
+            "evaluate is disabled (browser.evaluateEnabled=false)",
+            "ACT_EVALUATE_DISABLED",
+        ));
+    }
+    if kind == "wait" {
+        let t = req.body_field("timeMs").and_then(Value::as_f64);
+        if t.is_some_and(|t| t > 30_000.0) {
+            return Err(invalid("wait timeMs exceeds maximum of 30000ms"));
+        }
+        let any = [
+            "timeMs",
+            "text",
+            "textGone",
+            "selector",
+            "url",
+            "loadState",
+            "fn",
+        ]
+        .iter()
+        .any(|k| req.body_field(k).is_some());
+        if !any {
+            return Err(invalid(
+                "wait requires at least one of timeMs, text, textGone, selector, url, loadState, fn",
+            ));
+        }
+    }
+    if kind == "batch" {
+        let actions = req
+            .body_field("actions")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| invalid("batch requires actions"))?;
+        if depth > 0 {
+            return Err(invalid("nested batch actions are not supported"));
+        }
+        if actions.len() > 100 {
+            return Err(invalid("batch exceeds 100 actions"));
+        }
+        let outer = req.body_str("targetId");
+        for a in actions {
+            if let Some(inner) = a.get("targetId").and_then(Value::as_str)
+                && Some(inner) != outer
+            {
+                return Err(RouteError::with_code(
+                    403,
+                    "batched action targetId must match request targetId",
+                    "ACT_TARGET_ID_MISMATCH",
+                ));
+            }
+            let mut sub = req.clone();
+            sub.body = a.clone();
+            validate_act(&sub, depth + 1)?;
+        }
+    }
+    Ok(kind)
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -1980,6 +2092,60 @@ async fn target_info(b: &Browser, target_id: &str) -> Result<Value, RouteError> 
         .await
         .map_err(cdp_err)?;
     Ok(r.get("targetInfo").cloned().unwrap_or(Value::Null))
+}
+
+/// After an action: if the main frame starts navigating within 150 ms, wait (up to 10 s) for
+/// the new document's load event.
+async fn settle_navigation(
+    mut rx: tokio::sync::broadcast::Receiver<CdpEvent>,
+    session_id: &str,
+    main_frame_id: &str,
+) {
+    let mine = |ev: &CdpEvent| ev.session_id.as_deref() == Some(session_id);
+    let started = async {
+        loop {
+            match rx.recv().await {
+                Ok(ev)
+                    if mine(&ev)
+                        && matches!(
+                            ev.method.as_str(),
+                            "Page.frameRequestedNavigation" | "Page.frameStartedNavigating"
+                        )
+                        // Chromium's main frame id is the page's target id; iframe
+                        // navigations fire no page load event and are not waited for.
+                        && ev.params.get("frameId").and_then(Value::as_str) == Some(main_frame_id) =>
+                {
+                    return true;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    if !matches!(
+        tokio::time::timeout(Duration::from_millis(150), started).await,
+        Ok(true)
+    ) {
+        return;
+    }
+    let loaded = async {
+        loop {
+            match rx.recv().await {
+                Ok(ev)
+                    if mine(&ev)
+                        && matches!(
+                            ev.method.as_str(),
+                            "Page.loadEventFired" | "Page.navigatedWithinDocument"
+                        ) =>
+                {
+                    return;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), loaded).await;
 }
 
 /// Current URL of a target via a bare client handle.
