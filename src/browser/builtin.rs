@@ -3,15 +3,22 @@
 //! Serves the official route shapes (browser-routes §3) for the managed profile(s): `GET /`,
 //! `POST /start`, `POST /stop`, `GET /profiles`, `GET /tabs`, `POST /tabs/open`,
 //! `POST /tabs/focus`, `DELETE /tabs/:targetId`, `POST /navigate`, `POST /screenshot`,
-//! `GET /snapshot`, `POST /act`, `GET /console`, `GET /errors`, `POST /pdf`; anything else is
-//! `404 {error:"Not Found"}`.
+//! `GET /snapshot` (`format=ai|aria`, `interactive`, `compact`, `depth`, `maxChars`, `limit`),
+//! `POST /act` (click, clickCoords, type, insertText, press, hover, scrollIntoView, select,
+//! fill, resize, wait, evaluate, close, batch), `GET /console`, `GET /errors`,
+//! `POST /hooks/dialog`, `POST /pdf`; anything else is `404 {error:"Not Found"}`. Not
+//! implemented here (use the forwarder for them): `labels`/`selector`/`frame` snapshots (501),
+//! `drag` (501), downloads, traces, cookies/storage, `/requests`, emulation routes (404).
 //!
 //! Deliberate fixes of the official host's pitfalls (browser-routes §6):
 //! - stale refs fail at once (refs are bound to DOM nodes, see [`super::snapshot`]);
 //! - screenshots first activate the tab, so a never-focused background tab does not hang;
 //! - closing the sticky tab (via `DELETE /tabs/…` *or* `/act {kind:"close"}`) clears it, and a
 //!   missing sticky tab falls back to another tab or a fresh `about:blank`;
-//! - console capture starts before a tab opened by `/tabs/open` loads its first page.
+//! - console capture starts before a tab opened by `/tabs/open` loads its first page;
+//! - an action that opens a JavaScript dialog returns `blockedByDialog` at once instead of
+//!   hanging on the blocked page;
+//! - the navigation policy is re-checked on the tab's current URL before page routes.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
