@@ -169,7 +169,11 @@ impl Parser<'_> {
 
     fn end_segment(&mut self, end: usize, last_in_part: bool) -> Result<(), ShellError> {
         self.end_word();
-        let raw = self.src[self.seg_start..end].trim().to_string();
+        // Trim only the separators the lexer knows (space, tab): other Unicode whitespace is part
+        // of a word and must survive a verbatim rebuild.
+        let raw = self.src[self.seg_start..end]
+            .trim_matches(|c| c == ' ' || c == '\t')
+            .to_string();
         let argv = std::mem::take(&mut self.argv);
         if argv.is_empty() {
             if !self.cur_part.is_empty() || !last_in_part {
