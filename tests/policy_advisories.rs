@@ -359,3 +359,19 @@ fn regression_fuzz_dot_components_are_normalised_before_matching() {
             .is_none()
     );
 }
+
+/// Found by the `shell_analysis` fuzz target: trimming a segment's raw text cut an escaped
+/// trailing space (`a\ `), so the verbatim rebuild ended in a lone backslash.
+#[test]
+fn regression_fuzz_rebuild_keeps_escaped_trailing_space() {
+    use openclaw_node::policy::analysis::shell::rebuild;
+    for p in ["rg a\\ ", "rg a\\  | head", "rg 'x '  && id\\ "] {
+        let a = analyze(p).unwrap();
+        let none = vec![None; a.segment_count()];
+        let rebuilt = rebuild(p, &a, &none).unwrap();
+        let b = analyze(&rebuilt).unwrap_or_else(|e| panic!("{p:?} -> {rebuilt:?}: {e}"));
+        let av: Vec<_> = a.segments().map(|s| s.argv.clone()).collect();
+        let bv: Vec<_> = b.segments().map(|s| s.argv.clone()).collect();
+        assert_eq!(av, bv, "{p:?}");
+    }
+}
