@@ -325,3 +325,53 @@ fn advisory_pr_62401_sh_lc_transport_transparent() {
         "miss"
     );
 }
+
+/// Found by the `shell_analysis` fuzz target: a segment's raw text was trimmed of all Unicode
+/// whitespace while the lexer only splits on space/tab, so a verbatim rebuild dropped a leading
+/// form feed from argv0 (the executed text differed from the analysed one).
+#[test]
+fn regression_fuzz_rebuild_keeps_non_separator_whitespace() {
+    use openclaw_node::policy::analysis::shell::rebuild;
+    let p = "\u{c}rg x";
+    let a = analyze(p).unwrap();
+    let rebuilt = rebuild(p, &a, &[None]).unwrap();
+    let b = analyze(&rebuilt).unwrap();
+    assert_eq!(
+        a.segments().next().unwrap().argv,
+        b.segments().next().unwrap().argv
+    );
+    assert_eq!(a.segments().next().unwrap().argv[0], "\u{c}rg");
+}
+
+/// Found by the `glob_vs_oracle` fuzz target: globset treats a final `..` component specially;
+/// targets are normalised before matching, so `/usr/bin/x/..` is matched as `/usr/bin`.
+#[test]
+fn regression_fuzz_dot_components_are_normalised_before_matching() {
+    use openclaw_node::policy::matcher::CompiledAllowlist;
+    let c = CompiledAllowlist::compile(&[("*", 0, "/usr/*", false)], None);
+    assert!(
+        c.match_path(std::path::Path::new("/usr/bin/x/.."))
+            .is_some()
+    );
+    assert!(c.match_path(std::path::Path::new("/usr/./bin")).is_some());
+    assert!(
+        c.match_path(std::path::Path::new("/usr/bin/x/../.."))
+            .is_none()
+    );
+}
+
+/// Found by the `shell_analysis` fuzz target: trimming a segment's raw text cut an escaped
+/// trailing space (`a\ `), so the verbatim rebuild ended in a lone backslash.
+#[test]
+fn regression_fuzz_rebuild_keeps_escaped_trailing_space() {
+    use openclaw_node::policy::analysis::shell::rebuild;
+    for p in ["rg a\\ ", "rg a\\  | head", "rg 'x '  && id\\ "] {
+        let a = analyze(p).unwrap();
+        let none = vec![None; a.segment_count()];
+        let rebuilt = rebuild(p, &a, &none).unwrap();
+        let b = analyze(&rebuilt).unwrap_or_else(|e| panic!("{p:?} -> {rebuilt:?}: {e}"));
+        let av: Vec<_> = a.segments().map(|s| s.argv.clone()).collect();
+        let bv: Vec<_> = b.segments().map(|s| s.argv.clone()).collect();
+        assert_eq!(av, bv, "{p:?}");
+    }
+}

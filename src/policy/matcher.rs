@@ -236,6 +236,11 @@ fn build_glob(g: &str) -> Result<globset::Glob, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Does a path string contain a `.` or `..` component?
+pub fn has_dot_component(p: &str) -> bool {
+    p.split('/').any(|c| c == "." || c == "..")
+}
+
 /// Is this pattern a path selector?
 pub fn is_path_pattern(p: &str) -> bool {
     p.contains(['/', '\\', '~'])
@@ -364,9 +369,14 @@ impl CompiledAllowlist {
 
     /// First path-pattern entry matching `path` (script operands).
     pub fn match_path(&self, path: &Path) -> Option<usize> {
-        // Non-UTF-8 paths cannot match a (UTF-8) pattern except through `*`-free bytes; treat
-        // them as unmatched (fail closed).
-        self.paths.first_match(path.to_str()?)
+        // Non-UTF-8 paths never match (fail closed). Targets with `.`/`..` components are
+        // normalised first (EA §8.2; patterns are not).
+        let text = path.to_str()?;
+        if has_dot_component(text) {
+            let n = super::fsview::normalize(path);
+            return self.paths.first_match(n.to_str()?);
+        }
+        self.paths.first_match(text)
     }
 
     /// Is there a bare `*` entry?

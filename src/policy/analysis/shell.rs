@@ -115,6 +115,8 @@ struct Parser<'a> {
     argv: Vec<String>,
     word: Option<String>,
     seg_start: usize,
+    /// Byte offset just after the last token (word text or heredoc operator) consumed.
+    tok_end: usize,
     seg_has_redirect: bool,
     heredocs: Vec<Heredoc>,
 }
@@ -141,6 +143,7 @@ pub fn analyze(payload: &str) -> Result<ShellAnalysis, ShellError> {
         argv: Vec::new(),
         word: None,
         seg_start: 0,
+        tok_end: 0,
         seg_has_redirect: false,
         heredocs: Vec::new(),
     };
@@ -169,7 +172,13 @@ impl Parser<'_> {
 
     fn end_segment(&mut self, end: usize, last_in_part: bool) -> Result<(), ShellError> {
         self.end_word();
-        let raw = self.src[self.seg_start..end].trim().to_string();
+        // Trim only the separators the lexer knows (space, tab): other Unicode whitespace is part
+        // of a word and must survive a verbatim rebuild.
+        // (Trailing text is cut at the last token, so an escaped trailing space survives.)
+        let stop = end.min(self.tok_end).max(self.seg_start);
+        let raw = self.src[self.seg_start..stop]
+            .trim_start_matches([' ', '\t'])
+            .to_string();
         let argv = std::mem::take(&mut self.argv);
         if argv.is_empty() {
             if !self.cur_part.is_empty() || !last_in_part {
@@ -254,6 +263,7 @@ impl Parser<'_> {
                     }
                     self.i += 1;
                     self.word().push_str(&buf);
+                    self.tok_end = self.pos();
                 }
                 '"' => {
                     self.i += 1;
@@ -290,6 +300,7 @@ impl Parser<'_> {
                     }
                     self.i += 1;
                     self.word().push_str(&buf);
+                    self.tok_end = self.pos();
                 }
                 '\\' => match self.peek(1) {
                     None => return Err(ShellError::Unterminated),
@@ -297,6 +308,7 @@ impl Parser<'_> {
                     Some(n) => {
                         self.word().push(n);
                         self.i += 2;
+                        self.tok_end = self.pos();
                     }
                 },
                 '|' => match self.peek(1) {
@@ -341,6 +353,7 @@ impl Parser<'_> {
                     };
                     self.read_heredoc_delim(strip_tabs)?;
                     self.seg_has_redirect = true;
+                    self.tok_end = self.pos();
                 }
                 '<' | '>' => return Err(ShellError::Unsupported(c.to_string())),
                 '`' | '(' | ')' => return Err(ShellError::Unsupported(c.to_string())),
@@ -350,6 +363,7 @@ impl Parser<'_> {
                 _ => {
                     self.word().push(c);
                     self.i += 1;
+                    self.tok_end = self.pos();
                 }
             }
         }
