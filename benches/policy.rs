@@ -48,6 +48,8 @@ fn benches(c: &mut Criterion) {
             ask: Ask::OnMiss,
             security_source: "bench".into(),
             ask_source: "bench".into(),
+            security_configured: true,
+            ask_configured: true,
         },
         strict_inline_eval: false,
         safe_bins: &safe,

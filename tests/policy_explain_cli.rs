@@ -69,6 +69,8 @@ fn explain_reports_miss_and_requested_policy() {
             "--json",
             "--security",
             "allowlist",
+            "--ask",
+            "off",
             "--approvals",
         ])
         .arg(&ap)
@@ -112,6 +114,19 @@ fn explain_invalid_request_and_human_output() {
     assert_eq!(v["decision"], "invalid");
     let out = cmd(dir.path())
         .args(["policy", "explain", "--approvals"])
+        .arg(&ap)
+        .args(["--shell", "echo $(id)"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // No flags and a silent file: the node's conservative built-in allowlist/on-miss applies.
+    assert!(text.starts_with("decision: ASK"), "{text}");
+    assert!(
+        text.contains("security=allowlist (from built-in)"),
+        "{text}"
+    );
+    let out = cmd(dir.path())
+        .args(["policy", "explain", "--security", "full", "--approvals"])
         .arg(&ap)
         .args(["--shell", "echo $(id)"])
         .output()

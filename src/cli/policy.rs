@@ -32,12 +32,14 @@ pub struct ExplainArgs {
     /// Request working directory.
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<String>,
-    /// Requested (gateway-side) security, combined with the file (default: full, so the file decides).
-    #[arg(long, value_parser = ["deny", "allowlist", "full"], default_value = "full")]
-    pub security: String,
-    /// Requested (gateway-side) ask, combined with the file (default: off, so the file decides).
-    #[arg(long, value_parser = ["off", "on-miss", "always"], default_value = "off")]
-    pub ask: String,
+    /// Requested (gateway-side) security, combined with the file (default: full, so the file
+    /// decides; where the file is silent too, the node's conservative built-in allowlist applies).
+    #[arg(long, value_parser = ["deny", "allowlist", "full"])]
+    pub security: Option<String>,
+    /// Requested (gateway-side) ask, combined with the file (default: off, so the file decides;
+    /// where the file is silent too, the built-in on-miss applies).
+    #[arg(long, value_parser = ["off", "on-miss", "always"])]
+    pub ask: Option<String>,
     /// Request env override (`system.run` `env`), repeatable.
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
@@ -109,10 +111,28 @@ fn explain_cmd(args: ExplainArgs) -> u8 {
         .unwrap_or(serde_json::Value::Null);
     let cfg = ExecConfig::from_openclaw_json(&cfg_value, agent);
     let requested = Requested {
-        security: Security::parse(&args.security).unwrap_or(Security::Full),
-        ask: Ask::parse(&args.ask).unwrap_or(Ask::Off),
-        security_source: "--security".into(),
-        ask_source: "--ask".into(),
+        security: args
+            .security
+            .as_deref()
+            .and_then(Security::parse)
+            .unwrap_or(Security::Full),
+        ask: args.ask.as_deref().and_then(Ask::parse).unwrap_or(Ask::Off),
+        security_source: if args.security.is_some() {
+            "--security"
+        } else {
+            "built-in"
+        }
+        .into(),
+        ask_source: if args.ask.is_some() {
+            "--ask"
+        } else {
+            "built-in"
+        }
+        .into(),
+        // Flags stand for the gateway-side request; like `tools.exec`, an explicit flag is
+        // also the host fallback when the approvals file is silent.
+        security_configured: args.security.is_some(),
+        ask_configured: args.ask.is_some(),
     };
     let node_path = args
         .path

@@ -167,12 +167,14 @@ impl ExecConfig {
         {
             requested.security = s;
             requested.security_source = src;
+            requested.security_configured = true;
         }
         if let Some((v, src)) = get("ask")
             && let Some(a) = v.as_str().and_then(Ask::parse)
         {
             requested.ask = a;
             requested.ask_source = src;
+            requested.ask_configured = true;
         }
         let strict_inline_eval = get("strictInlineEval")
             .and_then(|(v, _)| v.as_bool())

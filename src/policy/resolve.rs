@@ -1,9 +1,15 @@
 //! Policy resolution (EA §3): per-agent host policy from the approvals file with sources, the
 //! requested (gateway-side) policy, and their combination (`min` security, `max` ask).
 //!
-//! Built-in requested defaults when `openclaw.json` says nothing: `allowlist / on-miss`, ask
-//! fallback `deny` (the conservative set recommended in EA §3.2; the YOLO posture `full/off` is
-//! available as the `policies/presets/yolo.json`-style file or via `tools.exec`).
+//! Defaults (EA §3.2 leaves them to the port):
+//! - the *requested* policy, when `openclaw.json` has no `tools.exec`, is `full / off`: the
+//!   approvals file decides, so `openclaw approvals --node … set` with `security: full` takes
+//!   effect exactly as on the official host;
+//! - the *host* policy, when the approvals file is silent too, falls back to the requested values
+//!   only if they came from `tools.exec`; otherwise to the conservative built-ins
+//!   `allowlist / on-miss`, ask fallback `deny` (EA §3.2 recommendation). A fresh node therefore
+//!   runs nothing outside its allowlist until an operator says otherwise; the YOLO posture is
+//!   `policies/presets/yolo.json` or `tools.exec`.
 
 use serde::Serialize;
 
@@ -12,9 +18,9 @@ use super::types::{Ask, Security};
 
 /// The agent id used when a request names none.
 pub const DEFAULT_AGENT_ID: &str = "main";
-/// Built-in requested security when config is silent.
+/// Built-in host security when both the approvals file and `tools.exec` are silent.
 pub const BUILTIN_SECURITY: Security = Security::Allowlist;
-/// Built-in requested ask when config is silent.
+/// Built-in host ask when both the approvals file and `tools.exec` are silent.
 pub const BUILTIN_ASK: Ask = Ask::OnMiss;
 /// Built-in ask fallback.
 pub const BUILTIN_ASK_FALLBACK: Security = Security::Deny;
@@ -27,15 +33,23 @@ pub struct Requested {
     /// e.g. `tools.exec.security`, `built-in`, `--security`.
     pub security_source: String,
     pub ask_source: String,
+    /// Whether `security` came from configuration (`tools.exec.security`); only then is it also
+    /// the host fallback when the approvals file is silent.
+    pub security_configured: bool,
+    /// Whether `ask` came from configuration (`tools.exec.ask`).
+    pub ask_configured: bool,
 }
 
 impl Default for Requested {
+    /// `full / off` from the built-ins: the approvals file (or its conservative fallback) decides.
     fn default() -> Self {
         Self {
-            security: BUILTIN_SECURITY,
-            ask: BUILTIN_ASK,
+            security: Security::Full,
+            ask: Ask::Off,
             security_source: "built-in".into(),
             ask_source: "built-in".into(),
+            security_configured: false,
+            ask_configured: false,
         }
     }
 }
@@ -87,8 +101,19 @@ fn pick<T: Copy>(
     (fallback, None)
 }
 
-/// `resolveExecApprovalsFromFile` for one agent; `overrides` are used when the file is silent.
+/// `resolveExecApprovalsFromFile` for one agent. When the file is silent, a value falls back to
+/// `overrides` if it was configured (`tools.exec.*`), else to the conservative built-ins.
 pub fn host_policy(file: &ApprovalsFile, agent_id: &str, overrides: &Requested) -> HostPolicy {
+    let fallback_security = if overrides.security_configured {
+        overrides.security
+    } else {
+        BUILTIN_SECURITY
+    };
+    let fallback_ask = if overrides.ask_configured {
+        overrides.ask
+    } else {
+        BUILTIN_ASK
+    };
     let agent = file.agents.get(agent_id).map(|a| &a.policy);
     let wildcard = file.agents.get("*").map(|a| &a.policy);
     let d = &file.defaults;
@@ -99,17 +124,9 @@ pub fn host_policy(file: &ApprovalsFile, agent_id: &str, overrides: &Requested) 
         d,
         |p| p.security,
         "security",
-        overrides.security,
+        fallback_security,
     );
-    let (ask, ask_source) = pick(
-        agent_id,
-        agent,
-        wildcard,
-        d,
-        |p| p.ask,
-        "ask",
-        overrides.ask,
-    );
+    let (ask, ask_source) = pick(agent_id, agent, wildcard, d, |p| p.ask, "ask", fallback_ask);
     let (ask_fallback, ask_fallback_source) = pick(
         agent_id,
         agent,

@@ -141,12 +141,12 @@ fi
 
 # --- 4. our node host, fresh identity -------------------------------------------------------
 rm -rf "$NODE_HOME"; mkdir -p "$NODE_HOME/.openclaw"
-# The lab checks expect the official host's posture on a fresh node: the gateway-side requested
-# policy is `full / off`, so the node's exec-approvals file alone decides. openclaw-node's
-# built-in requested policy is the conservative `allowlist / on-miss`; state the official one
-# explicitly in the node's openclaw.json (tools.exec) so both hosts are compared like for like.
-# REQUESTED_POLICY=builtin keeps openclaw-node's own defaults instead.
-if [ "${REQUESTED_POLICY:-official}" = "official" ]; then
+# The node runs with its own defaults (no openclaw.json): the requested policy is `full / off`,
+# so the exec-approvals file the checks set decides, as on the official host; a silent file
+# falls back to the conservative built-in `allowlist / on-miss`.
+# REQUESTED_POLICY=official additionally writes `tools.exec: full/off` into the node's
+# openclaw.json (the official host's YOLO posture).
+if [ "${REQUESTED_POLICY:-builtin}" = "official" ]; then
   echo '{"tools":{"exec":{"security":"full","ask":"off"}}}' >"$NODE_HOME/.openclaw/openclaw.json"
 fi
 HOME="$NODE_HOME" OPENCLAW_GATEWAY_TOKEN="$TOKEN" RUST_LOG=info \

@@ -37,6 +37,8 @@ pub fn world(security: &str, ask: &str) -> World {
             ask: Ask::parse(ask).unwrap(),
             security_source: "test".into(),
             ask_source: "test".into(),
+            security_configured: true,
+            ask_configured: true,
         },
         strict: false,
         safe: SafeBinConfig::default(),
