@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::status::now_ms;
+
 /// Largest state file we agree to read.
 pub const MAX_STATE_BYTES: u64 = 1024 * 1024;
 
@@ -100,13 +102,6 @@ pub fn read_state_file(path: &Path) -> Result<Option<String>, StateError> {
         });
     }
     std::fs::read_to_string(path).map(Some).map_err(rerr)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The `gateway` section of `node.json`.

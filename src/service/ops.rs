@@ -9,7 +9,8 @@ use super::envelope::{
     StatusService,
 };
 use super::plan::{Endpoint, InstallPlan};
-use super::{ServiceError, fsutil, host_status, node_json};
+use super::{ServiceError, fsutil, node_json};
+use crate::gateway::status as host_status;
 
 /// A failed platform step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,7 +424,7 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
         .or_else(|| hs.display_name.clone());
     let stale = match hs.pid {
         Some(pid) => {
-            !host_status::pid_alive(pid)
+            !super::pid_alive(pid)
                 || runtime.pid.is_some_and(|main| main != pid)
                 || (runtime.status == "stopped" && hs.state != "stopped")
         }
@@ -614,7 +615,7 @@ pub fn render_status_text(s: &StatusService, log_hints: &[String]) -> (String, S
         ));
     }
     let c = &s.connection;
-    let now = host_status::now_ms();
+    let now = i64::try_from(host_status::now_ms()).unwrap_or(i64::MAX);
     let mut conn = c.state.clone();
     if let Some(since) = c.since {
         conn.push_str(&format!(" since {}", super::format_unix_ms(since)));
