@@ -42,24 +42,35 @@ pub enum StateError {
 /// Write `bytes` to `path` atomically (temp file in the same directory + rename) with mode 0600.
 /// Parent directories are created with mode 0700.
 pub fn write_atomic_0600(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Write `bytes` to `path` atomically (temp file in the same directory + rename) with `mode`
+/// (the state files use 0600 via [`write_atomic_0600`]; service unit files are 0644). Missing
+/// parent directories are created with mode 0700.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
     let werr = |source| StateError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    create_private_dir(dir).map_err(werr)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    ensure_dir(dir, 0o700)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(werr)?;
-    set_mode_0600(tmp.as_file()).map_err(werr)?;
+    set_mode(tmp.as_file(), mode).map_err(werr)?;
     tmp.write_all(bytes).map_err(werr)?;
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Create `dir` (and parents) if missing; new directories get `mode`.
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), StateError> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
@@ -68,18 +79,23 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
+        b.mode(mode);
     }
-    b.create(dir)
+    #[cfg(not(unix))]
+    let _ = mode;
+    b.create(dir).map_err(|source| StateError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
-fn set_mode_0600(file: &std::fs::File) -> std::io::Result<()> {
+fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    let _ = file;
+    let _ = (file, mode);
     Ok(())
 }
 
@@ -405,5 +421,21 @@ mod tests {
                 .token("node"),
             None
         );
+    }
+
+    #[test]
+    fn write_atomic_sets_mode_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/f");
+        write_atomic(&p, b"one", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "one");
+        assert_eq!(mode(&p), 0o600);
+        write_atomic(&p, b"two", 0o644).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(mode(&p), 0o644);
+        assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        write_atomic_0600(&p, b"three").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "three");
+        assert_eq!(mode(&p), 0o600);
     }
 }

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{ServiceError, check_no_control, valid_env_name};
+use crate::gateway::state::{ensure_dir, write_atomic};
 
 /// Shell wrapper run as `/bin/sh -c WRAPPER <env-file> <program> <args…>`.
 pub const ENV_WRAPPER: &str = "if [ -r \"$0\" ]; then set -a; . \"$0\"; set +a; fi; exec \"$@\"";
@@ -331,11 +332,11 @@ impl super::ops::Backend for LaunchdBackend {
         })?;
         let existing = super::fsutil::read_optional(env_file)?;
         let env_text = super::envfile::merge(existing.as_deref(), &plan.secrets)?;
-        super::fsutil::atomic_write(env_file, env_text.as_bytes(), 0o600)?;
-        super::fsutil::ensure_dir(&self.log_dir, 0o700)?;
-        super::fsutil::ensure_dir(&self.agents_dir, 0o755)?;
+        write_atomic(env_file, env_text.as_bytes(), 0o600)?;
+        ensure_dir(&self.log_dir, 0o700)?;
+        ensure_dir(&self.agents_dir, 0o755)?;
         let path = self.unit_path();
-        super::fsutil::atomic_write(&path, text.as_bytes(), 0o644)?;
+        write_atomic(&path, text.as_bytes(), 0o644)?;
         progress.push(format!("Installed LaunchAgent: {}", path.display()));
         let _ = launchctl::run(&["bootout", &self.target()]);
         let _ = launchctl::run(&["enable", &self.target()]);

@@ -69,6 +69,17 @@ pub enum ServiceError {
     Invalid(String),
 }
 
+impl From<crate::gateway::state::StateError> for ServiceError {
+    fn from(e: crate::gateway::state::StateError) -> Self {
+        use crate::gateway::state::StateError;
+        match e {
+            StateError::Write { path, source } => Self::Write { path, source },
+            StateError::Read { path, source } => Self::Read { path, source },
+            other @ StateError::Corrupt { .. } => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
 /// The systemd unit name: `$OPENCLAW_SYSTEMD_UNIT` (validated) or `openclaw-node`, with the
 /// `.service` suffix.
 pub fn unit_name() -> String {
@@ -181,6 +192,17 @@ pub fn pid_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_writer_errors_keep_the_service_wording() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let e = crate::gateway::state::write_atomic(&file.join("f"), b"", 0o600).unwrap_err();
+        let msg = ServiceError::from(e).to_string();
+        assert!(msg.starts_with("cannot write "), "{msg}");
+        assert!(msg.contains("file"), "{msg}");
+    }
 
     #[test]
     fn own_pid_is_alive() {

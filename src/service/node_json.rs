@@ -139,7 +139,7 @@ pub fn update(state: &Path, update: &NodeJsonUpdate) -> Result<bool, ServiceErro
     let mut text = serde_json::to_string_pretty(&Value::Object(doc))
         .map_err(|e| ServiceError::Invalid(format!("cannot encode node.json: {e}")))?;
     text.push('\n');
-    super::fsutil::atomic_write(&path(state), text.as_bytes(), 0o600)?;
+    crate::gateway::state::write_atomic_0600(&path(state), text.as_bytes())?;
     Ok(true)
 }
 

@@ -34,6 +34,12 @@ impl From<ServiceError> for StepError {
     }
 }
 
+impl From<crate::gateway::state::StateError> for StepError {
+    fn from(e: crate::gateway::state::StateError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
 impl From<super::systemctl::Unavailable> for StepError {
     fn from(u: super::systemctl::Unavailable) -> Self {
         Self::new(u.error, u.hints)
