@@ -142,7 +142,8 @@ pub struct GatewayAddress {
 pub struct NodeState {
     #[serde(default)]
     pub version: u32,
-    #[serde(default)]
+    /// Empty until assigned ([`NodeState::load`] assigns one; `install` may leave it unset).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub node_id: String,
     /// Legacy pairing token (unused since device identity; cleared by `--node-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,21 +162,27 @@ impl NodeState {
         state_dir.join("node.json")
     }
 
+    /// Read `node.json` as it is: `Ok(None)` when missing, nothing filled in. Invalid JSON is an
+    /// error naming the file.
+    pub fn read(state_dir: &Path) -> Result<Option<Self>, StateError> {
+        let path = Self::path(state_dir);
+        let Some(text) = read_state_file(&path)? else {
+            return Ok(None);
+        };
+        serde_json::from_str::<NodeState>(&text)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                path,
+                message: e.to_string(),
+                fix: "repair the JSON or delete the file (it holds only the node's instance id, \
+                      display name and gateway address; the device identity is not affected)",
+            })
+    }
+
     /// Load `node.json`; a missing file, another `version` or an empty `nodeId` yields a fresh
     /// random node id (other fields kept). Invalid JSON is an error.
     pub fn load(state_dir: &Path) -> Result<Self, StateError> {
-        let path = Self::path(state_dir);
-        let mut st = match read_state_file(&path)? {
-            None => NodeState::default(),
-            Some(text) => serde_json::from_str::<NodeState>(&text).map_err(|e| {
-                StateError::Corrupt {
-                    path: path.clone(),
-                    message: e.to_string(),
-                    fix: "repair the JSON or delete the file (it holds only the node's instance id, \
-                          display name and gateway address; the device identity is not affected)",
-                }
-            })?,
-        };
+        let mut st = Self::read(state_dir)?.unwrap_or_default();
         if st.version != 1 || st.node_id.trim().is_empty() {
             st.version = 1;
             if st.node_id.trim().is_empty() {

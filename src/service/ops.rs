@@ -422,11 +422,11 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
     });
     let node_id = saved
         .as_ref()
-        .and_then(|d| node_json::string_field(d, "nodeId"))
+        .and_then(node_json::saved_node_id)
         .or_else(|| hs.node_id.clone());
     let display_name = saved
         .as_ref()
-        .and_then(|d| node_json::string_field(d, "displayName"))
+        .and_then(node_json::saved_display_name)
         .or_else(|| hs.display_name.clone());
     let stale = match hs.pid {
         Some(pid) => {
