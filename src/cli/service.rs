@@ -184,33 +184,24 @@ pub fn install(args: InstallArgs) -> u8 {
         explicit,
         runtime: args.runtime.clone(),
     };
+    let install_failed = |e: &dyn std::fmt::Display| {
+        emit(
+            ops::early_failure(
+                "install",
+                format!("Node install failed: {e}"),
+                Vec::new(),
+                1,
+            ),
+            args.json,
+        )
+    };
     let saved = match crate::service::node_json::read(&env.state_dir) {
         Ok(s) => s,
-        Err(e) => {
-            return emit(
-                ops::early_failure(
-                    "install",
-                    format!("Node install failed: {e}"),
-                    Vec::new(),
-                    1,
-                ),
-                args.json,
-            );
-        }
+        Err(e) => return install_failed(&e),
     };
     let program = match plan::resolve_program() {
         Ok(p) => p,
-        Err(e) => {
-            return emit(
-                ops::early_failure(
-                    "install",
-                    format!("Node install failed: {e}"),
-                    Vec::new(),
-                    1,
-                ),
-                args.json,
-            );
-        }
+        Err(e) => return install_failed(&e),
     };
     let ctx = PlanContext {
         program,

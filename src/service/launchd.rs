@@ -250,6 +250,14 @@ impl LaunchdBackend {
     }
 }
 
+/// Run a `launchctl` step whose failure stops the command ("launchctl <verb> failed: …").
+fn launchctl_step(args: &[&str]) -> Result<(), super::ops::StepError> {
+    launchctl::run(args).map(drop).map_err(|e| {
+        let verb = args.first().copied().unwrap_or("launchctl");
+        super::ops::StepError::new(format!("launchctl {verb} failed: {e}"), Vec::new())
+    })
+}
+
 impl super::ops::Backend for LaunchdBackend {
     fn label(&self) -> &'static str {
         "LaunchAgent"
@@ -341,32 +349,22 @@ impl super::ops::Backend for LaunchdBackend {
         let _ = launchctl::run(&["bootout", &self.target()]);
         let _ = launchctl::run(&["enable", &self.target()]);
         let p = path.display().to_string();
-        launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
-        })?;
-        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
+        launchctl_step(&["kickstart", "-k", &self.target()])?;
         progress.push(format!("Started LaunchAgent: {}", self.label));
         Ok(())
     }
     fn stop(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
-        launchctl::run(&["bootout", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl bootout failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["bootout", &self.target()])?;
         progress.push(format!("Stopped LaunchAgent: {}", self.label));
         Ok(())
     }
     fn restart(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
         if !self.is_loaded() {
             let p = self.unit_path().display().to_string();
-            launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
-                super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
-            })?;
+            launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
         }
-        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["kickstart", "-k", &self.target()])?;
         progress.push(format!("Restarted LaunchAgent: {}", self.label));
         Ok(())
     }
