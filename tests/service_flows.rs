@@ -909,3 +909,73 @@ fn complaint_15_status_flags_a_missing_program_and_old_version() {
         r.stderr
     );
 }
+
+#[test]
+fn install_help_does_not_promise_defaults_that_node_json_overrides() {
+    let lab = Lab::new();
+    let r = lab.run(&["install", "--help"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("[default: 127.0.0.1]"), "{}", r.stdout);
+    assert!(!r.stdout.contains("[default: 18789]"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("Gateway host (default: the one saved in node.json, else 127.0.0.1)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Gateway port (default: the one saved in node.json, else 18789)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn install_with_the_default_host_typed_overrides_the_saved_one() {
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.state_dir()).unwrap();
+    let nj = lab.state_dir().join("node.json");
+    std::fs::write(
+        &nj,
+        r#"{"version":1,"nodeId":"n-1","gateway":{"host":"saved.lan","port":9999,"tls":true}}"#,
+    )
+    .unwrap();
+    // Flags equal to the built-in defaults still count as given.
+    let r = lab.run(&[
+        "install",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "18789",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let unit = std::fs::read_to_string(lab.unit_path()).unwrap();
+    assert!(
+        unit.contains(" run --host 127.0.0.1 --port 18789 --tls\n"),
+        "{unit}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&nj).unwrap()).unwrap();
+    assert_eq!(doc["gateway"]["host"], "127.0.0.1");
+    assert_eq!(doc["gateway"]["port"], 18789);
+}
+
+#[test]
+fn install_without_flags_uses_the_saved_host_and_port() {
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.state_dir()).unwrap();
+    std::fs::write(
+        lab.state_dir().join("node.json"),
+        r#"{"version":1,"gateway":{"host":"10.0.0.5","port":9999}}"#,
+    )
+    .unwrap();
+    let r = lab.run(&["install", "--json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let unit = std::fs::read_to_string(lab.unit_path()).unwrap();
+    assert!(
+        unit.contains(" run --host 10.0.0.5 --port 9999\n"),
+        "{unit}"
+    );
+}

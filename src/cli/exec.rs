@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{EXIT_CONFIG, EXIT_USAGE};
 use crate::config::{NodeHostConfig, state_dir};
 use crate::policy::{PolicyEngine, PolicyPaths, RunDecision};
-use crate::sandbox::{LaunchRequest, Launcher, Profile, RunOutcome};
+use crate::sandbox::{Launcher, Profile, RunOutcome};
 
 /// Exit status when the policy denies a run or the sandbox refuses it.
 pub const EXIT_DENIED: u8 = 126;
@@ -159,13 +159,7 @@ pub fn run(args: ExecArgs) -> u8 {
         }
         RunDecision::Allowed { plan, .. } => plan,
     };
-    let req = LaunchRequest {
-        argv: plan.argv,
-        cwd: plan.cwd,
-        env: plan.env,
-        timeout_ms: plan.timeout_ms,
-        agent_id: Some(plan.agent_id),
-    };
+    let req = crate::commands::launch_request(plan);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

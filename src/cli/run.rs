@@ -24,16 +24,17 @@ use crate::gateway::{
 };
 use crate::policy::{PolicyEngine, PolicyPaths};
 use crate::sandbox::Launcher;
+use crate::service::plan::{DEFAULT_HOST, DEFAULT_PORT};
 
 /// Gateway connection flags, shared by `run` and `install`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Gateway host.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Gateway port.
-    #[arg(long, default_value_t = 18789)]
-    pub port: u16,
+    /// Gateway host (default: 127.0.0.1).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Gateway port (default: 18789).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
     /// Connect with TLS (wss://).
     #[arg(long)]
     pub tls: bool,
@@ -46,6 +47,18 @@ pub struct RunArgs {
     /// Display name shown on the Gateway.
     #[arg(long, value_name = "NAME")]
     pub display_name: Option<String>,
+}
+
+impl RunArgs {
+    /// `--host`, or 127.0.0.1 when not given (what `run` connects to).
+    pub fn host_or_default(&self) -> &str {
+        self.host.as_deref().unwrap_or(DEFAULT_HOST)
+    }
+
+    /// `--port`, or 18789 when not given (what `run` connects to).
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(DEFAULT_PORT)
+    }
 }
 
 /// A configuration problem: printed, then exit 78.
@@ -76,11 +89,12 @@ fn env_secret(name: &str) -> Option<String> {
 
 fn prepare(args: &RunArgs) -> Result<Prepared, ConfigProblem> {
     let bad = |m: String| ConfigProblem(m);
-    let host = args.host.trim().to_string();
+    let host = args.host_or_default().trim().to_string();
     if host.is_empty() {
         return Err(bad("--host must not be empty".into()));
     }
-    if args.port == 0 {
+    let port = args.port_or_default();
+    if port == 0 {
         return Err(bad("--port must be between 1 and 65535".into()));
     }
     let pin = match &args.tls_fingerprint {
@@ -105,10 +119,9 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ConfigProblem> {
             != Some("1")
     {
         return Err(bad(format!(
-            "gateway URL \"ws://{host}:{}\" uses plaintext ws:// to a non-loopback address. Use \
+            "gateway URL \"ws://{host}:{port}\" uses plaintext ws:// to a non-loopback address. Use \
              --tls (and --tls-fingerprint for a self-signed gateway certificate), or set \
              OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1 on a trusted private network.",
-            args.port
         )));
     }
     let state_dir = config::state_dir().map_err(|e| bad(e.to_string()))?;
@@ -134,7 +147,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ConfigProblem> {
         .unwrap_or_else(machine_name);
     let mut gw = node.gateway.clone().unwrap_or_default();
     gw.host = Some(host.clone());
-    gw.port = Some(args.port);
+    gw.port = Some(port);
     gw.tls = Some(tls.is_some());
     gw.tls_fingerprint = match &tls {
         Some(TlsMode::Pinned(fp)) => Some(fp.clone()),
@@ -151,7 +164,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ConfigProblem> {
         .ok()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let mut client = ClientConfig::new(host, args.port);
+    let mut client = ClientConfig::new(host, port);
     client.tls = tls;
     client.display_name = Some(display_name);
     client.instance_id = Some(node.node_id.clone());
@@ -296,4 +309,49 @@ fn spawn_signal_watch(shutdown: CancellationToken) {
         }
         shutdown.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn run_args(argv: &[&str]) -> super::RunArgs {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        match cli.command {
+            Command::Run(a) => a,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_without_flags_connects_to_127_0_0_1_18789() {
+        let a = run_args(&["openclaw-node", "run"]);
+        assert_eq!(a.host, None);
+        assert_eq!(a.port, None);
+        assert_eq!(a.host_or_default(), "127.0.0.1");
+        assert_eq!(a.port_or_default(), 18789);
+    }
+
+    #[test]
+    fn run_flags_override_the_defaults() {
+        let a = run_args(&["openclaw-node", "run", "--host", "gw.lan", "--port", "443"]);
+        assert_eq!(a.host_or_default(), "gw.lan");
+        assert_eq!(a.port_or_default(), 443);
+    }
+
+    #[test]
+    fn run_help_states_the_defaults_it_applies() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("run")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.contains("Gateway host (default: 127.0.0.1)"), "{help}");
+        assert!(help.contains("Gateway port (default: 18789)"), "{help}");
+        assert!(!help.contains("[default:"), "{help}");
+    }
 }

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use clap::parser::ValueSource;
 
 use super::run::RunArgs;
 use crate::service::envelope::{ActionResponse, StatusResponse, to_json};
@@ -12,6 +11,10 @@ use crate::service::ops::{self, Backend, Outcome, StepError};
 use crate::service::plan::{self, Explicit, InstallRequest, PlanContext, PlanError};
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("host", |a| a.help("Gateway host (default: the one saved in node.json, else 127.0.0.1)")),
+    mut_arg("port", |a| a.help("Gateway port (default: the one saved in node.json, else 18789)"))
+)]
 pub struct InstallArgs {
     #[command(flatten)]
     pub run: RunArgs,
@@ -112,27 +115,12 @@ fn emit(outcome: Outcome, json: bool) -> u8 {
     outcome.exit
 }
 
-/// Which connection flags were typed (clap fills defaults, so ask the parser where each value
-/// came from). Falls back to "differs from the default" when argv cannot be re-parsed.
+/// Which install flags were given: only those are recorded in node.json and override it.
 fn explicit_flags(args: &InstallArgs) -> Explicit {
-    use clap::CommandFactory;
-    if let Ok(m) = crate::cli::Cli::command().try_get_matches_from(std::env::args_os())
-        && let Some(("install", sub)) = m.subcommand()
-    {
-        let given = |id: &str| sub.value_source(id) == Some(ValueSource::CommandLine);
-        return Explicit {
-            host: given("host"),
-            port: given("port"),
-            tls: given("tls"),
-            tls_fingerprint: given("tls_fingerprint"),
-            node_id: given("node_id"),
-            display_name: given("display_name"),
-        };
-    }
     let r = &args.run;
     Explicit {
-        host: r.host != plan::DEFAULT_HOST,
-        port: r.port != plan::DEFAULT_PORT,
+        host: r.host.is_some(),
+        port: r.port.is_some(),
         tls: r.tls,
         tls_fingerprint: r.tls_fingerprint.is_some(),
         node_id: r.node_id.is_some(),
@@ -175,8 +163,8 @@ pub fn install(args: InstallArgs) -> u8 {
     let explicit = explicit_flags(&args);
     let r = &args.run;
     let req = InstallRequest {
-        host: r.host.clone(),
-        port: r.port,
+        host: r.host_or_default().to_string(),
+        port: r.port_or_default(),
         tls: r.tls,
         tls_fingerprint: r.tls_fingerprint.clone(),
         node_id: r.node_id.clone(),
@@ -184,33 +172,24 @@ pub fn install(args: InstallArgs) -> u8 {
         explicit,
         runtime: args.runtime.clone(),
     };
+    let install_failed = |e: &dyn std::fmt::Display| {
+        emit(
+            ops::early_failure(
+                "install",
+                format!("Node install failed: {e}"),
+                Vec::new(),
+                1,
+            ),
+            args.json,
+        )
+    };
     let saved = match crate::service::node_json::read(&env.state_dir) {
         Ok(s) => s,
-        Err(e) => {
-            return emit(
-                ops::early_failure(
-                    "install",
-                    format!("Node install failed: {e}"),
-                    Vec::new(),
-                    1,
-                ),
-                args.json,
-            );
-        }
+        Err(e) => return install_failed(&e),
     };
     let program = match plan::resolve_program() {
         Ok(p) => p,
-        Err(e) => {
-            return emit(
-                ops::early_failure(
-                    "install",
-                    format!("Node install failed: {e}"),
-                    Vec::new(),
-                    1,
-                ),
-                args.json,
-            );
-        }
+        Err(e) => return install_failed(&e),
     };
     let ctx = PlanContext {
         program,

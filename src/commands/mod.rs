@@ -28,7 +28,7 @@ use crate::browser::BrowserProxy;
 use crate::gateway::InvokeContext;
 use crate::gateway::client::InvokeHandler;
 use crate::gateway::frames::InvokeRequest;
-use crate::policy::{PolicyEngine, PolicyError, RunDecision, RunIdentity};
+use crate::policy::{ExecPlan, PolicyEngine, PolicyError, RunDecision, RunIdentity};
 use crate::sandbox::{LaunchRequest, Launcher, RunOutcome, SandboxError};
 
 /// An error result for `node.invoke.result` (`{code, message}` on the wire).
@@ -288,13 +288,7 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
                 if !self.claim_run(&run.run_id) {
                     return Err(duplicate_run(&run.run_id));
                 }
-                let req = LaunchRequest {
-                    argv: plan.argv,
-                    cwd: plan.cwd,
-                    env: plan.env,
-                    timeout_ms: plan.timeout_ms,
-                    agent_id: Some(plan.agent_id),
-                };
+                let req = launch_request(plan);
                 let t1 = std::time::Instant::now();
                 let launched = self.launcher.launch(req, ctx.cancel.clone()).await;
                 tracing::debug!("system.run launch in {} µs", t1.elapsed().as_micros());
@@ -346,6 +340,17 @@ impl<P: PolicyBackend, L: LaunchBackend> InvokeHandler for NodeCommands<P, L> {
     async fn handle(&self, req: InvokeRequest, ctx: InvokeContext) -> Result<String, InvokeError> {
         self.dispatch_json(&req.command, req.params_json.as_deref(), &ctx)
             .await
+    }
+}
+
+/// The sandbox launch for an allowed plan: the policy's decision, passed on unchanged.
+pub fn launch_request(plan: ExecPlan) -> LaunchRequest {
+    LaunchRequest {
+        argv: plan.argv,
+        cwd: plan.cwd,
+        env: plan.env,
+        timeout_ms: plan.timeout_ms,
+        agent_id: Some(plan.agent_id),
     }
 }
 

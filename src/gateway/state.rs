@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::status::now_ms;
+
 /// Largest state file we agree to read.
 pub const MAX_STATE_BYTES: u64 = 1024 * 1024;
 
@@ -40,24 +42,35 @@ pub enum StateError {
 /// Write `bytes` to `path` atomically (temp file in the same directory + rename) with mode 0600.
 /// Parent directories are created with mode 0700.
 pub fn write_atomic_0600(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Write `bytes` to `path` atomically (temp file in the same directory + rename) with `mode`
+/// (the state files use 0600 via [`write_atomic_0600`]; service unit files are 0644). Missing
+/// parent directories are created with mode 0700.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
     let werr = |source| StateError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    create_private_dir(dir).map_err(werr)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    ensure_dir(dir, 0o700)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(werr)?;
-    set_mode_0600(tmp.as_file()).map_err(werr)?;
+    set_mode(tmp.as_file(), mode).map_err(werr)?;
     tmp.write_all(bytes).map_err(werr)?;
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Create `dir` (and parents) if missing; new directories get `mode`.
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), StateError> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
@@ -66,18 +79,23 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
+        b.mode(mode);
     }
-    b.create(dir)
+    #[cfg(not(unix))]
+    let _ = mode;
+    b.create(dir).map_err(|source| StateError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
-fn set_mode_0600(file: &std::fs::File) -> std::io::Result<()> {
+fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    let _ = file;
+    let _ = (file, mode);
     Ok(())
 }
 
@@ -102,13 +120,6 @@ pub fn read_state_file(path: &Path) -> Result<Option<String>, StateError> {
     std::fs::read_to_string(path).map(Some).map_err(rerr)
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// The `gateway` section of `node.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -131,7 +142,8 @@ pub struct GatewayAddress {
 pub struct NodeState {
     #[serde(default)]
     pub version: u32,
-    #[serde(default)]
+    /// Empty until assigned ([`NodeState::load`] assigns one; `install` may leave it unset).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub node_id: String,
     /// Legacy pairing token (unused since device identity; cleared by `--node-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,21 +162,27 @@ impl NodeState {
         state_dir.join("node.json")
     }
 
+    /// Read `node.json` as it is: `Ok(None)` when missing, nothing filled in. Invalid JSON is an
+    /// error naming the file.
+    pub fn read(state_dir: &Path) -> Result<Option<Self>, StateError> {
+        let path = Self::path(state_dir);
+        let Some(text) = read_state_file(&path)? else {
+            return Ok(None);
+        };
+        serde_json::from_str::<NodeState>(&text)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                path,
+                message: e.to_string(),
+                fix: "repair the JSON or delete the file (it holds only the node's instance id, \
+                      display name and gateway address; the device identity is not affected)",
+            })
+    }
+
     /// Load `node.json`; a missing file, another `version` or an empty `nodeId` yields a fresh
     /// random node id (other fields kept). Invalid JSON is an error.
     pub fn load(state_dir: &Path) -> Result<Self, StateError> {
-        let path = Self::path(state_dir);
-        let mut st = match read_state_file(&path)? {
-            None => NodeState::default(),
-            Some(text) => serde_json::from_str::<NodeState>(&text).map_err(|e| {
-                StateError::Corrupt {
-                    path: path.clone(),
-                    message: e.to_string(),
-                    fix: "repair the JSON or delete the file (it holds only the node's instance id, \
-                          display name and gateway address; the device identity is not affected)",
-                }
-            })?,
-        };
+        let mut st = Self::read(state_dir)?.unwrap_or_default();
         if st.version != 1 || st.node_id.trim().is_empty() {
             st.version = 1;
             if st.node_id.trim().is_empty() {
@@ -410,5 +428,21 @@ mod tests {
                 .token("node"),
             None
         );
+    }
+
+    #[test]
+    fn write_atomic_sets_mode_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/f");
+        write_atomic(&p, b"one", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "one");
+        assert_eq!(mode(&p), 0o600);
+        write_atomic(&p, b"two", 0o644).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(mode(&p), 0o644);
+        assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        write_atomic_0600(&p, b"three").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "three");
+        assert_eq!(mode(&p), 0o600);
     }
 }

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{ServiceError, check_no_control, valid_env_name};
+use crate::gateway::state::{ensure_dir, write_atomic};
 
 /// Shell wrapper run as `/bin/sh -c WRAPPER <env-file> <program> <args…>`.
 pub const ENV_WRAPPER: &str = "if [ -r \"$0\" ]; then set -a; . \"$0\"; set +a; fi; exec \"$@\"";
@@ -249,6 +250,14 @@ impl LaunchdBackend {
     }
 }
 
+/// Run a `launchctl` step whose failure stops the command ("launchctl <verb> failed: …").
+fn launchctl_step(args: &[&str]) -> Result<(), super::ops::StepError> {
+    launchctl::run(args).map(drop).map_err(|e| {
+        let verb = args.first().copied().unwrap_or("launchctl");
+        super::ops::StepError::new(format!("launchctl {verb} failed: {e}"), Vec::new())
+    })
+}
+
 impl super::ops::Backend for LaunchdBackend {
     fn label(&self) -> &'static str {
         "LaunchAgent"
@@ -331,41 +340,31 @@ impl super::ops::Backend for LaunchdBackend {
         })?;
         let existing = super::fsutil::read_optional(env_file)?;
         let env_text = super::envfile::merge(existing.as_deref(), &plan.secrets)?;
-        super::fsutil::atomic_write(env_file, env_text.as_bytes(), 0o600)?;
-        super::fsutil::ensure_dir(&self.log_dir, 0o700)?;
-        super::fsutil::ensure_dir(&self.agents_dir, 0o755)?;
+        write_atomic(env_file, env_text.as_bytes(), 0o600)?;
+        ensure_dir(&self.log_dir, 0o700)?;
+        ensure_dir(&self.agents_dir, 0o755)?;
         let path = self.unit_path();
-        super::fsutil::atomic_write(&path, text.as_bytes(), 0o644)?;
+        write_atomic(&path, text.as_bytes(), 0o644)?;
         progress.push(format!("Installed LaunchAgent: {}", path.display()));
         let _ = launchctl::run(&["bootout", &self.target()]);
         let _ = launchctl::run(&["enable", &self.target()]);
         let p = path.display().to_string();
-        launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
-        })?;
-        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
+        launchctl_step(&["kickstart", "-k", &self.target()])?;
         progress.push(format!("Started LaunchAgent: {}", self.label));
         Ok(())
     }
     fn stop(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
-        launchctl::run(&["bootout", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl bootout failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["bootout", &self.target()])?;
         progress.push(format!("Stopped LaunchAgent: {}", self.label));
         Ok(())
     }
     fn restart(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
         if !self.is_loaded() {
             let p = self.unit_path().display().to_string();
-            launchctl::run(&["bootstrap", &launchctl::domain(), &p]).map_err(|e| {
-                super::ops::StepError::new(format!("launchctl bootstrap failed: {e}"), Vec::new())
-            })?;
+            launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
         }
-        launchctl::run(&["kickstart", "-k", &self.target()]).map_err(|e| {
-            super::ops::StepError::new(format!("launchctl kickstart failed: {e}"), Vec::new())
-        })?;
+        launchctl_step(&["kickstart", "-k", &self.target()])?;
         progress.push(format!("Restarted LaunchAgent: {}", self.label));
         Ok(())
     }

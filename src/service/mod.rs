@@ -8,8 +8,8 @@
 //! - [`systemctl`]: the `systemctl --user` driver and the diagnosis of an unreachable user manager.
 //! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
 //! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
-//! - [`host_status`]: `<state>/node-host-status.json`, written by the running host, read by
-//!   `status`.
+//! - `<state>/node-host-status.json` (written by the running host, read by `status`) is
+//!   [`crate::gateway::status`].
 //! - [`plan`]: what to install (argv, environment, secrets, warnings) from flags and saved state.
 //! - [`envelope`]: the `--json` output shapes (`status` and the action envelope).
 //! - [`ops`]: the five commands, platform-independent, over a [`ops::Backend`].
@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 pub mod envelope;
 pub mod envfile;
 pub mod fsutil;
-pub mod host_status;
 pub mod launchd;
 pub mod node_json;
 pub mod ops;
@@ -68,6 +67,17 @@ pub enum ServiceError {
     InvalidEnvName(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<crate::gateway::state::StateError> for ServiceError {
+    fn from(e: crate::gateway::state::StateError) -> Self {
+        use crate::gateway::state::StateError;
+        match e {
+            StateError::Write { path, source } => Self::Write { path, source },
+            StateError::Read { path, source } => Self::Read { path, source },
+            other @ StateError::Corrupt { .. } => Self::Invalid(other.to_string()),
+        }
+    }
 }
 
 /// The systemd unit name: `$OPENCLAW_SYSTEMD_UNIT` (validated) or `openclaw-node`, with the
@@ -165,9 +175,40 @@ pub fn format_unix_ms(ms: i64) -> String {
     )
 }
 
+/// Whether a process with this pid exists (signal 0).
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    if raw <= 0 {
+        return false;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_writer_errors_keep_the_service_wording() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let e = crate::gateway::state::write_atomic(&file.join("f"), b"", 0o600).unwrap_err();
+        let msg = ServiceError::from(e).to_string();
+        assert!(msg.starts_with("cannot write "), "{msg}");
+        assert!(msg.contains("file"), "{msg}");
+    }
+
+    #[test]
+    fn own_pid_is_alive() {
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(0));
+    }
 
     #[test]
     fn formats_unix_ms_as_rfc3339() {

@@ -1,16 +1,17 @@
 //! Read-modify-write of `<state>/node.json` (protocol §4.5) for `install`: only the fields the
 //! user gave are set; every other field (including ones this version does not know) is kept.
-//! Written atomically with mode 0600.
+//! The file's keys are defined once, by [`crate::gateway::state::NodeState`]; this module is the
+//! service's view of it. Written atomically with mode 0600.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use crate::gateway::state::{GatewayAddress, NodeState, StateError};
 
 use super::ServiceError;
 
 /// Path of `node.json`.
 pub fn path(state: &Path) -> PathBuf {
-    state.join("node.json")
+    NodeState::path(state)
 }
 
 /// Gateway settings saved in `node.json`.
@@ -39,66 +40,53 @@ impl NodeJsonUpdate {
     }
 }
 
-/// Read `node.json`: `Ok(None)` if missing; a file that is not a JSON object is an error naming
-/// it (we never silently replace the node's state).
-pub fn read(state: &Path) -> Result<Option<Map<String, Value>>, ServiceError> {
-    let p = path(state);
-    let Some(text) = super::fsutil::read_optional(&p)? else {
-        return Ok(None);
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(m)) => Ok(Some(m)),
-        Ok(_) => Err(ServiceError::CorruptJson {
-            path: p,
-            message: "expected a JSON object".into(),
-        }),
-        Err(e) => Err(ServiceError::CorruptJson {
-            path: p,
-            message: e.to_string(),
-        }),
-    }
+/// Read `node.json`: `Ok(None)` if missing; a file that is not valid JSON for it is an error
+/// naming it (we never silently replace the node's state).
+pub fn read(state: &Path) -> Result<Option<NodeState>, ServiceError> {
+    NodeState::read(state).map_err(|e| match e {
+        StateError::Corrupt { path, message, .. } => ServiceError::CorruptJson { path, message },
+        other => other.into(),
+    })
 }
 
-/// Gateway settings from a parsed `node.json`.
-pub fn saved_gateway(doc: &Map<String, Value>) -> SavedGateway {
-    let g = doc.get("gateway").and_then(Value::as_object);
-    let get = |k: &str| g.and_then(|g| g.get(k));
+/// Gateway settings from a parsed `node.json` (blank host/fingerprint and port 0 count as unset).
+pub fn saved_gateway(doc: &NodeState) -> SavedGateway {
+    let Some(g) = &doc.gateway else {
+        return SavedGateway::default();
+    };
     SavedGateway {
-        host: get("host")
-            .and_then(Value::as_str)
+        host: g
+            .host
+            .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string),
-        port: get("port")
-            .and_then(Value::as_u64)
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0),
-        tls: get("tls").and_then(Value::as_bool),
-        tls_fingerprint: get("tlsFingerprint")
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string),
+        port: g.port.filter(|p| *p != 0),
+        tls: g.tls,
+        tls_fingerprint: g.tls_fingerprint.clone().filter(|s| !s.trim().is_empty()),
     }
 }
 
-/// A string field of `node.json` (`nodeId`, `displayName`).
-pub fn string_field(doc: &Map<String, Value>, key: &str) -> Option<String> {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+/// The saved `nodeId`, if set.
+pub fn saved_node_id(doc: &NodeState) -> Option<String> {
+    Some(doc.node_id.clone()).filter(|s| !s.is_empty())
+}
+
+/// The saved `displayName`, if set.
+pub fn saved_display_name(doc: &NodeState) -> Option<String> {
+    doc.display_name.clone().filter(|s| !s.is_empty())
 }
 
 /// Apply `update` to the document (pure).
-pub fn apply(doc: &mut Map<String, Value>, update: &NodeJsonUpdate) {
-    if !doc.contains_key("version") {
-        doc.insert("version".into(), Value::from(1));
+pub fn apply(doc: &mut NodeState, update: &NodeJsonUpdate) {
+    if doc.version == 0 {
+        doc.version = 1;
     }
     if let Some(id) = &update.node_id {
-        doc.insert("nodeId".into(), Value::from(id.as_str()));
+        doc.node_id = id.clone();
     }
     if let Some(name) = &update.display_name {
-        doc.insert("displayName".into(), Value::from(name.as_str()));
+        doc.display_name = Some(name.clone());
     }
     let touches_gateway = update.host.is_some()
         || update.port.is_some()
@@ -107,25 +95,18 @@ pub fn apply(doc: &mut Map<String, Value>, update: &NodeJsonUpdate) {
     if !touches_gateway {
         return;
     }
-    let entry = doc
-        .entry("gateway")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !entry.is_object() {
-        *entry = Value::Object(Map::new());
+    let g = doc.gateway.get_or_insert_with(GatewayAddress::default);
+    if let Some(h) = &update.host {
+        g.host = Some(h.clone());
     }
-    if let Value::Object(g) = entry {
-        if let Some(h) = &update.host {
-            g.insert("host".into(), Value::from(h.as_str()));
-        }
-        if let Some(p) = update.port {
-            g.insert("port".into(), Value::from(p));
-        }
-        if let Some(t) = update.tls {
-            g.insert("tls".into(), Value::from(t));
-        }
-        if let Some(fp) = &update.tls_fingerprint {
-            g.insert("tlsFingerprint".into(), Value::from(fp.as_str()));
-        }
+    if let Some(p) = update.port {
+        g.port = Some(p);
+    }
+    if let Some(t) = update.tls {
+        g.tls = Some(t);
+    }
+    if let Some(fp) = &update.tls_fingerprint {
+        g.tls_fingerprint = Some(fp.clone());
     }
 }
 
@@ -136,16 +117,14 @@ pub fn update(state: &Path, update: &NodeJsonUpdate) -> Result<bool, ServiceErro
     }
     let mut doc = read(state)?.unwrap_or_default();
     apply(&mut doc, update);
-    let mut text = serde_json::to_string_pretty(&Value::Object(doc))
-        .map_err(|e| ServiceError::Invalid(format!("cannot encode node.json: {e}")))?;
-    text.push('\n');
-    super::fsutil::atomic_write(&path(state), text.as_bytes(), 0o600)?;
+    doc.save(state)?;
     Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -196,9 +175,13 @@ mod tests {
             },
         )
         .unwrap();
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(path(dir.path())).unwrap()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["nodeId"], "n");
+        assert!(v.get("displayName").is_none());
         let doc = read(dir.path()).unwrap().unwrap();
-        assert_eq!(doc["version"], 1);
-        assert_eq!(doc["nodeId"], "n");
+        assert_eq!(saved_node_id(&doc).as_deref(), Some("n"));
         assert_eq!(saved_gateway(&doc).port, Some(443));
     }
 
@@ -224,5 +207,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(!update(dir.path(), &NodeJsonUpdate::default()).unwrap());
         assert!(!path(dir.path()).exists());
+    }
+
+    #[test]
+    fn install_does_not_invent_a_node_id() {
+        let dir = tempfile::tempdir().unwrap();
+        update(
+            dir.path(),
+            &NodeJsonUpdate {
+                host: Some("h".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(path(dir.path())).unwrap()).unwrap();
+        assert!(v.get("nodeId").is_none(), "{v}");
+        assert_eq!(v["version"], 1);
+        // `run` then assigns one and keeps what install saved.
+        let st = NodeState::load(dir.path()).unwrap();
+        assert!(!st.node_id.is_empty());
+        assert_eq!(st.gateway.unwrap().host.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn saved_gateway_ignores_blank_values() {
+        let doc: NodeState = serde_json::from_str(
+            r#"{"nodeId":"","displayName":"","gateway":{"host":"  ","port":0,"tlsFingerprint":" "}}"#,
+        )
+        .unwrap();
+        assert_eq!(saved_gateway(&doc), SavedGateway::default());
+        assert_eq!(saved_node_id(&doc), None);
+        assert_eq!(saved_display_name(&doc), None);
     }
 }

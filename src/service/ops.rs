@@ -9,7 +9,8 @@ use super::envelope::{
     StatusService,
 };
 use super::plan::{Endpoint, InstallPlan};
-use super::{ServiceError, fsutil, host_status, node_json};
+use super::{ServiceError, fsutil, node_json};
+use crate::gateway::status as host_status;
 
 /// A failed platform step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,12 @@ impl StepError {
 impl From<ServiceError> for StepError {
     fn from(e: ServiceError) -> Self {
         Self::new(e.to_string(), Vec::new())
+    }
+}
+
+impl From<crate::gateway::state::StateError> for StepError {
+    fn from(e: crate::gateway::state::StateError) -> Self {
+        ServiceError::from(e).into()
     }
 }
 
@@ -415,15 +422,15 @@ pub fn status(b: &dyn Backend, state_dir: &Path) -> StatusService {
     });
     let node_id = saved
         .as_ref()
-        .and_then(|d| node_json::string_field(d, "nodeId"))
+        .and_then(node_json::saved_node_id)
         .or_else(|| hs.node_id.clone());
     let display_name = saved
         .as_ref()
-        .and_then(|d| node_json::string_field(d, "displayName"))
+        .and_then(node_json::saved_display_name)
         .or_else(|| hs.display_name.clone());
     let stale = match hs.pid {
         Some(pid) => {
-            !host_status::pid_alive(pid)
+            !super::pid_alive(pid)
                 || runtime.pid.is_some_and(|main| main != pid)
                 || (runtime.status == "stopped" && hs.state != "stopped")
         }
@@ -614,7 +621,7 @@ pub fn render_status_text(s: &StatusService, log_hints: &[String]) -> (String, S
         ));
     }
     let c = &s.connection;
-    let now = host_status::now_ms();
+    let now = i64::try_from(host_status::now_ms()).unwrap_or(i64::MAX);
     let mut conn = c.state.clone();
     if let Some(since) = c.since {
         conn.push_str(&format!(" since {}", super::format_unix_ms(since)));

@@ -4,11 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
-
 use super::envfile::MANAGED_KEYS;
-use super::node_json::{NodeJsonUpdate, saved_gateway, string_field};
+use super::node_json::{NodeJsonUpdate, saved_gateway, saved_node_id};
 use super::{ServiceError, check_no_control};
+use crate::gateway::state::NodeState;
 
 /// Default gateway host and port (as `run`).
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -293,7 +292,7 @@ pub fn resolve_program() -> Result<PathBuf, ServiceError> {
 /// Build the plan from the request, saved `node.json` and the environment.
 pub fn build(
     req: &InstallRequest,
-    saved: Option<&Map<String, Value>>,
+    saved: Option<&NodeState>,
     ctx: &PlanContext,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<InstallPlan, PlanError> {
@@ -431,8 +430,7 @@ pub fn build(
         port: e.port.then_some(port),
         tls: (e.tls || e.tls_fingerprint || req.tls_fingerprint.is_some()).then_some(tls),
         tls_fingerprint: req.tls_fingerprint.as_ref().map(|f| f.trim().to_string()),
-        node_id: node_id
-            .filter(|id| saved.and_then(|d| string_field(d, "nodeId")).as_ref() != Some(id)),
+        node_id: node_id.filter(|id| saved.and_then(saved_node_id).as_ref() != Some(id)),
         display_name: req.display_name.clone(),
     };
     Ok(InstallPlan {
@@ -497,7 +495,7 @@ mod tests {
             ]
         );
         assert!(p.node_json.is_empty(), "nothing given, nothing recorded");
-        let saved: Map<String, Value> = serde_json::from_str(
+        let saved: NodeState = serde_json::from_str(
             r#"{"gateway":{"host":"saved.example","port":443,"tls":true,"tlsFingerprint":"AA"}}"#,
         )
         .unwrap();

@@ -10,6 +10,7 @@ use super::plan::InstallPlan;
 use super::systemctl::{Systemctl, current_user, linger_enabled, linger_warning};
 use super::systemd::{UnitSpec, parse_unit, render_unit};
 use super::{envfile, fsutil};
+use crate::gateway::state::{ensure_dir, write_atomic};
 
 /// The systemd user-unit backend.
 #[derive(Debug, Clone)]
@@ -147,7 +148,7 @@ impl Backend for SystemdBackend {
         // Secrets first: the unit must never start without its environment file in place.
         let existing = fsutil::read_optional(env_file)?;
         let env_text = envfile::merge(existing.as_deref(), &plan.secrets)?;
-        fsutil::atomic_write(env_file, env_text.as_bytes(), 0o600)?;
+        write_atomic(env_file, env_text.as_bytes(), 0o600)?;
         let keys = envfile::keys(&env_text);
         progress.push(format!(
             "Environment file: {} (mode 0600; {})",
@@ -159,7 +160,7 @@ impl Backend for SystemdBackend {
             }
         ));
 
-        fsutil::ensure_dir(&self.unit_dir, 0o755)?;
+        ensure_dir(&self.unit_dir, 0o755)?;
         let path = self.unit_path();
         if path.exists() {
             let bak = PathBuf::from(format!("{}.bak", path.display()));
@@ -175,7 +176,7 @@ impl Backend for SystemdBackend {
             )?;
             progress.push(format!("Previous unit backed up to: {}", bak.display()));
         }
-        fsutil::atomic_write(&path, unit_text.as_bytes(), 0o644)?;
+        write_atomic(&path, unit_text.as_bytes(), 0o644)?;
         progress.push(format!("Installed systemd service: {}", path.display()));
 
         self.run("daemon-reload", &["daemon-reload"])?;
