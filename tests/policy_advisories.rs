@@ -375,3 +375,14 @@ fn regression_fuzz_rebuild_keeps_escaped_trailing_space() {
         assert_eq!(av, bv, "{p:?}");
     }
 }
+
+/// Found by the `shell_analysis` fuzz target: a heredoc operator followed by a comment at the end
+/// of the payload was accepted although its body never started.
+#[test]
+fn regression_fuzz_heredoc_then_comment_is_unterminated() {
+    assert_eq!(
+        analyze("cat <<EOF # no body").unwrap_err(),
+        ShellError::UnterminatedHeredoc
+    );
+    assert!(analyze("cat <<EOF # c\nbody\nEOF").is_ok());
+}

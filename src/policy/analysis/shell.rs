@@ -235,6 +235,9 @@ impl Parser<'_> {
                         self.i += 1;
                     }
                     if self.i >= self.chars.len() {
+                        if !self.heredocs.is_empty() {
+                            return Err(ShellError::UnterminatedHeredoc);
+                        }
                         self.end_part(at, None)?;
                         return Ok(None);
                     }
