@@ -11,6 +11,8 @@
 #      reconnecting while pairing is pending: no restart needed)
 #   6. the 25 gateway-side checks of ../shared/lab/interop_checks.py (which, run, timeouts,
 #      approvals get/set, allowlist, deny, gating, wire shape of connect/events/results)
+#   6b. browser.proxy end to end (tests/interop/browser_checks.py): the gateway's
+#      `browser.request` for the tab list and a screenshot, routed to our node
 #   7. `openclaw approvals --node <id>`: get, set (security=allowlist), `allowlist add`,
 #      and the edit taking effect on the node (allowlisted runs, others denied), then restore
 #   8. SIGTERM the node: it must exit 0 and leave node-host-status.json in state "stopped"
@@ -242,6 +244,17 @@ if [ "$checks_rc" -ne 0 ] && [ "$f" -eq 0 ]; then
   fail "interop_checks.py aborted (exit $checks_rc) after $p checks; see $LOGS/checks-$TS.log"
 elif [ $((p + f)) -lt 25 ]; then
   fail "interop_checks.py ran only $((p + f)) of its 25 checks"
+fi
+
+# --- 6b. browser.proxy end to end: the gateway's browser.request routed to our node ---------
+"$PY" "$HERE/browser_checks.py" --url "$GW_URL" --token-file "$TOKEN_FILE" --node "$DEVICE_ID" \
+  --lab "$SHARED_LAB" >"$LOGS/browser-checks-$TS.log" 2>&1
+browser_rc=$?
+cat "$LOGS/browser-checks-$TS.log"
+p=$(grep -c '^PASS ' "$LOGS/browser-checks-$TS.log"); f=$(grep -c '^FAIL ' "$LOGS/browser-checks-$TS.log")
+passed=$((passed + p)); failed=$((failed + f))
+if [ "$browser_rc" -ne 0 ] || [ $((p + f)) -lt 4 ]; then
+  fail "browser_checks.py ran $((p + f)) of its 4 checks (exit $browser_rc); see $LOGS/browser-checks-$TS.log"
 fi
 
 # --- 7. `openclaw approvals --node`: edit through the gateway, edit takes effect ------------
