@@ -26,7 +26,7 @@ if [ ! -f "$pkg/dist/plugin-sdk/infra-runtime.js" ] && [ -z "${OPENCLAW_PKG_DIR:
   mkdir -p "$OCLAB_DIR/oc"
   # openclaw's preinstall check needs a recent Node first on PATH.
   PATH="$(dirname "$node_bin"):$PATH" npm install --prefix "$OCLAB_DIR/oc" --no-save --no-audit \
-    --no-fund --ignore-scripts "openclaw@$OPENCLAW_VERSION" >/dev/null
+    --no-fund "openclaw@$OPENCLAW_VERSION" >/dev/null
 fi
 export OPENCLAW_PKG_DIR="$pkg" NODE_BIN="$node_bin"
 export DIFFTEST_REPORT="${DIFFTEST_REPORT:-$root/target/difftest-report.jsonl}"

@@ -502,24 +502,27 @@ fn gen_simple(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>, depth: u32) -
         }
     }
     if rng.chance(8) {
-        tags.push("redirect".into());
-        parts.push(
-            rng.pick(&[
-                "> out.txt",
-                "2>&1",
-                ">/dev/null",
-                "2>/dev/null",
-                "1>&2",
-                "< data.txt",
-                ">> log",
-                ">|x",
-                "&>x",
-            ])
-            .to_string(),
+        let r = *rng.pick(&[
+            "> out.txt",
+            "2>&1",
+            ">/dev/null",
+            "2>/dev/null",
+            "1>&2",
+            "< data.txt",
+            ">> log",
+            ">|x",
+            "&>x",
+        ]);
+        tags.push(
+            if r.contains("/dev/null") || r.contains(">&") && !r.starts_with('&') {
+                "redirect:stream-only".into()
+            } else {
+                "redirect:file".into()
+            },
         );
+        parts.push(r.to_string());
     }
     if rng.chance(5) {
-        tags.push("heredoc".into());
         let (delim, close) = *rng.pick(&[
             ("<<EOF", "EOF"),
             ("<<'EOF'", "EOF"),
@@ -527,6 +530,11 @@ fn gen_simple(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>, depth: u32) -
             ("<<-EOF", "\tEOF"),
             ("<< EOF", "EOF"),
         ]);
+        tags.push(if delim.contains('\'') || delim.contains('"') {
+            "heredoc:quoted".into()
+        } else {
+            "heredoc:unquoted".into()
+        });
         let body = *rng.pick(&[
             "hello",
             "$(id)",
@@ -579,7 +587,11 @@ fn gen_chain(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>, depth: u32) ->
             (1, " |& "),
             (1, "\r\n"),
         ]);
-        tags.push(format!("op:{}", op.trim()));
+        tags.push(match op {
+            "\n" => "op:newline".to_string(),
+            "\r\n" => "op:crlf".to_string(),
+            _ => format!("op:{}", op.trim()),
+        });
         s.push_str(op);
         s.push_str(&gen_pipeline(rng, fx, tags, depth));
     }
