@@ -32,6 +32,8 @@ use serde_json::{Value, json};
 
 const DEFAULT_CASES: u64 = 5000;
 const DEFAULT_SEED: u64 = 20_260_906;
+/// The official release the known-difference classes were established against.
+const PINNED_OFFICIAL_VERSION: &str = "2026.9.6";
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -280,6 +282,12 @@ fn run_differential(node: &Path, pkg: &Path) {
         .unwrap_or_else(|e| panic!("oracle did not start ({e}): {line:?}"));
     assert_eq!(ready["ready"], true, "oracle handshake: {line}");
     let official_version = ready["version"].as_str().unwrap_or("?").to_string();
+    if official_version != PINNED_OFFICIAL_VERSION {
+        eprintln!(
+            "WARNING: official openclaw is {official_version}, the difference classes were \
+             established against {PINNED_OFFICIAL_VERSION}"
+        );
+    }
 
     let cases: Vec<Case> = (0..cases_n)
         .map(|id| generator::generate(seed, id, &fx))
