@@ -18,6 +18,8 @@
 
 #[path = "differential/generator.rs"]
 mod generator;
+#[path = "differential/spec_cases.rs"]
+mod spec_cases;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -289,8 +291,10 @@ fn run_differential(node: &Path, pkg: &Path) {
         );
     }
 
-    let cases: Vec<Case> = (0..cases_n)
-        .map(|id| generator::generate(seed, id, &fx))
+    // The spec's behaviour cases first (fixed), then the generated ones.
+    let cases: Vec<Case> = spec_cases::spec_cases(&fx)
+        .into_iter()
+        .chain((0..cases_n).map(|id| generator::generate(seed, id, &fx)))
         .collect();
     let lines: Vec<String> = cases.iter().map(Case::oracle_line).collect();
     let mut stdin = child.stdin.take().unwrap();

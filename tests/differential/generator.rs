@@ -136,7 +136,7 @@ impl Fixture {
         }
     }
 
-    fn expand(&self, s: &str) -> String {
+    pub fn expand(&self, s: &str) -> String {
         s.replace("{R}", &self.root.display().to_string())
     }
 }
