@@ -108,7 +108,7 @@ fn our_outcome(fx: &Fixture, case: &Case) -> (String, String) {
     match decision {
         Err(_) => ("panic".into(), "policy engine panicked".into()),
         Ok(RunDecision::Invalid { message, .. }) => ("invalid".into(), message),
-        Ok(RunDecision::Allowed { plan, .. }) => ("allow".into(), format!("{:?}", plan.argv)),
+        Ok(RunDecision::Allowed { plan, .. }) => ("allow".into(), json!(plan.argv).to_string()),
         Ok(RunDecision::Denied {
             reason, message, ..
         }) => {
@@ -313,6 +313,8 @@ fn run_differential(node: &Path, pkg: &Path) {
     let mut oracle_errors: Vec<String> = Vec::new();
     let mut report = std::env::var_os("DIFFTEST_REPORT").map(|p| std::fs::File::create(p).unwrap());
     let mut their_outcomes: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut plan_same, mut plan_differs) = (0u64, 0u64);
+    let mut plan_diffs: Vec<String> = Vec::new();
     for case in &cases {
         let (ours, our_detail) = if oracle_only {
             (String::new(), String::new())
@@ -345,6 +347,22 @@ fn run_differential(node: &Path, pkg: &Path) {
             continue;
         }
         if ours == theirs {
+            if ours == "allow" {
+                // Secondary, informational: the argv that would be spawned.
+                if serde_json::from_str::<Value>(&our_detail).ok().as_ref()
+                    == Some(&theirs_v["execArgv"])
+                {
+                    plan_same += 1;
+                } else {
+                    if plan_diffs.len() < 5 {
+                        plan_diffs.push(format!(
+                            "case {}: ours {} / official {}",
+                            case.id, our_detail, theirs_v["execArgv"]
+                        ));
+                    }
+                    plan_differs += 1;
+                }
+            }
             *agreements.entry(ours).or_default() += 1;
             continue;
         }
@@ -414,6 +432,13 @@ fn run_differential(node: &Path, pkg: &Path) {
         println!("    {v:6} {k}");
     }
     println!("  agreements: {agreed} {agreements:?}");
+    println!(
+        "  both allow: planned argv identical {plan_same}, different {plan_differs} \
+         (informational, not a failure)"
+    );
+    for p in &plan_diffs {
+        println!("    {p}");
+    }
     println!("  classified differences: {classified}");
     for (id, (kind, n, first)) in &by_class {
         println!("    {id} [{kind}]: {n} (first case {first})");
@@ -478,4 +503,55 @@ fn known_difference_classes_are_all_documented() {
             k.id
         );
     }
+}
+
+#[test]
+fn classification_applies_outcomes_tags_regexes_and_skips_anticipated_classes() {
+    let class = |id: &str, anticipated: bool, tags_any: &[&str], regex: Option<&str>| KnownClass {
+        id: id.into(),
+        kind: "intentional".into(),
+        anticipated,
+        ours: vec!["miss".into(), "ask".into()],
+        theirs: vec!["allow".into()],
+        tags_all: vec![],
+        tags_any: tags_any.iter().map(|t| t.to_string()).collect(),
+        command_regex: regex.map(|r| Regex::new(r).unwrap()),
+        their_message_regex: None,
+        our_message_regex: None,
+    };
+    let known = vec![
+        class("A", true, &["op:|&"], None),
+        class("B", false, &["nested-shell"], Some("sh -c")),
+    ];
+    let case = |tags: &[&str], cmd: &str| Case {
+        id: 1,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        approvals_raw: None,
+        config: None,
+        params: json!({"command": ["/bin/sh", "-lc", cmd]}),
+    };
+    let diff = |c, ours: &str, theirs: &str| Diff {
+        case: c,
+        ours: ours.into(),
+        our_detail: String::new(),
+        theirs: theirs.into(),
+        their_detail: json!({}),
+    };
+    let nested = case(&["nested-shell"], "sh -c 'rg a'");
+    assert_eq!(
+        classify(&known, &diff(&nested, "miss", "allow"), false).map(|k| k.id.as_str()),
+        Some("B")
+    );
+    // Wrong direction: not this class.
+    assert!(classify(&known, &diff(&nested, "allow", "miss"), false).is_none());
+    // Regex must hold.
+    let other = case(&["nested-shell"], "rg a");
+    assert!(classify(&known, &diff(&other, "miss", "allow"), false).is_none());
+    // Anticipated classes never classify, but are found as hints.
+    let pipe = case(&["op:|&"], "rg a |& head");
+    assert!(classify(&known, &diff(&pipe, "miss", "allow"), false).is_none());
+    assert_eq!(
+        classify(&known, &diff(&pipe, "ask", "allow"), true).map(|k| k.id.as_str()),
+        Some("A")
+    );
 }
