@@ -6,13 +6,49 @@
 //! approval plans, and allow-always persistence. It never spawns processes: it returns an
 //! [`ExecPlan`] that the sandbox launcher enforces.
 //!
-//! This is the contract the command adapters (`crate::commands`) rely on; the engine's internals
-//! live in submodules.
+//! Layers:
+//! - [`store`]: the file on disk → [`store::Snapshot`] (normalised, hashed).
+//! - [`compiled`]: a snapshot → immutable [`compiled::CompiledPolicy`] (globsets per agent),
+//!   cached by hash in [`PolicyEngine`].
+//! - [`decide`]: the pure function (compiled policy, request, [`fsview::FsView`], context) →
+//!   self-explaining [`decide::Decision`].
+//! - [`PolicyEngine`]: the node-facing contract; applies side effects (allow-always persistence,
+//!   `lastUsed*` bookkeeping) and maps decisions to [`RunDecision`].
+//!
+//! Requested (gateway-side) policy: `tools.exec.security` / `tools.exec.ask` (and per-agent
+//! `agents.list[].tools.exec.*`) from `openclaw.json` when present, else the conservative
+//! built-ins `allowlist / on-miss` with ask fallback `deny` (EA §3.2 recommendation).
+//! `approvalSource` (ask-fallback / auto-review, [newest]) is not honoured: such runs need a real
+//! approval or the allowlist.
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
+pub mod analysis;
+pub mod compiled;
+pub mod decide;
+pub mod env;
+pub mod exe;
+pub mod explain;
+pub mod fsview;
+pub mod inline_eval;
+pub mod matcher;
+pub mod plan;
+pub mod resolve;
+pub mod safe_bins;
+pub mod store;
+pub mod types;
 
-use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::{Value, json};
+
+use compiled::CompiledPolicy;
+use decide::{Context, Decision, Outcome, SkillTrust};
+use fsview::{FsView, RealFs};
+use resolve::Requested;
+use safe_bins::SafeBinConfig;
+use store::{AllowlistEntry, ApprovalsFile, FileStatus, Store};
+use types::{Ask, Security};
 
 /// An error the engine reports for a node command; `code` is the wire error code
 /// (`INVALID_REQUEST`, `UNAVAILABLE`, `TIMEOUT`).
@@ -22,6 +58,26 @@ pub struct PolicyError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+}
+
+impl PolicyError {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            code: "INVALID_REQUEST",
+            message: message.into(),
+            details: None,
+        }
+    }
+}
+
+impl From<store::StoreError> for PolicyError {
+    fn from(e: store::StoreError) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+            details: None,
+        }
+    }
 }
 
 /// Where the engine reads its inputs.
@@ -77,20 +133,141 @@ pub enum RunDecision {
     Allowed { plan: ExecPlan, run: RunIdentity },
 }
 
+/// Gateway-side settings read from `openclaw.json` (`tools.exec.*`).
+#[derive(Debug, Clone, Default)]
+pub struct ExecConfig {
+    pub requested: Requested,
+    pub strict_inline_eval: bool,
+    pub safe_bins: SafeBinConfig,
+}
+
+impl ExecConfig {
+    /// Extract `tools.exec.*` (with `agents.list[id].tools.exec.*` overriding) from a config value.
+    pub fn from_openclaw_json(cfg: &Value, agent_id: &str) -> Self {
+        let global = cfg.pointer("/tools/exec");
+        let agent = cfg
+            .pointer("/agents/list")
+            .and_then(Value::as_array)
+            .and_then(|l| {
+                l.iter()
+                    .find(|a| a.get("id").and_then(Value::as_str) == Some(agent_id))
+            })
+            .and_then(|a| a.pointer("/tools/exec"));
+        let get = |k: &str| -> Option<(&Value, String)> {
+            if let Some(v) = agent.and_then(|a| a.get(k)) {
+                return Some((v, format!("agents.list[{agent_id}].tools.exec.{k}")));
+            }
+            global
+                .and_then(|g| g.get(k))
+                .map(|v| (v, format!("tools.exec.{k}")))
+        };
+        let mut requested = Requested::default();
+        if let Some((v, src)) = get("security")
+            && let Some(s) = v.as_str().and_then(Security::parse)
+        {
+            requested.security = s;
+            requested.security_source = src;
+        }
+        if let Some((v, src)) = get("ask")
+            && let Some(a) = v.as_str().and_then(Ask::parse)
+        {
+            requested.ask = a;
+            requested.ask_source = src;
+        }
+        let strict_inline_eval = get("strictInlineEval")
+            .and_then(|(v, _)| v.as_bool())
+            .unwrap_or(false);
+        let safe_bins = SafeBinConfig::new(
+            get("safeBins").map(|(v, _)| v),
+            get("safeBinProfiles").map(|(v, _)| v),
+            get("safeBinTrustedDirs").map(|(v, _)| v),
+        );
+        Self {
+            requested,
+            strict_inline_eval,
+            safe_bins,
+        }
+    }
+}
+
 /// The engine handle the node holds. Cheap to share (`Arc`); recompiles only when the approvals
 /// file's hash changes.
 #[derive(Debug)]
 pub struct PolicyEngine {
     paths: PolicyPaths,
     node_path_env: String,
+    store: Store,
+    fs: Arc<dyn FsView>,
+    inherited_env: Vec<(String, String)>,
+    cache: Mutex<Option<Arc<CompiledPolicy>>>,
+    skills: RwLock<Vec<SkillTrust>>,
+    config_override: Option<Value>,
+}
+
+fn legacy_path(approvals: &Path) -> Option<PathBuf> {
+    std::env::var_os("OPENCLAW_STATE_DIR").filter(|v| !v.is_empty())?;
+    let home = std::env::var_os("HOME").filter(|v| !v.is_empty())?;
+    let legacy = PathBuf::from(home)
+        .join(".openclaw")
+        .join("exec-approvals.json");
+    (legacy != approvals).then_some(legacy)
 }
 
 impl PolicyEngine {
     /// `node_path_env` is the node's own PATH (advertised as `pathEnv`), used for resolution.
     pub fn new(paths: PolicyPaths, node_path_env: String) -> Self {
+        let home = std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let store = Store::new(paths.approvals.clone())
+            .with_legacy(legacy_path(&paths.approvals))
+            .with_home(home);
+        let node_path_env = if node_path_env.trim().is_empty() {
+            env::DEFAULT_NODE_PATH.to_string()
+        } else {
+            node_path_env
+        };
         Self {
             paths,
             node_path_env,
+            store,
+            fs: Arc::new(RealFs::from_env()),
+            inherited_env: std::env::vars().collect(),
+            cache: Mutex::new(None),
+            skills: RwLock::new(Vec::new()),
+            config_override: None,
+        }
+    }
+
+    /// Use another filesystem view (tests).
+    pub fn with_filesystem(mut self, fs: Arc<dyn FsView>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// Replace the inherited process environment (tests).
+    pub fn with_inherited_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.inherited_env = env;
+        self
+    }
+
+    /// Use this `openclaw.json` value instead of reading the file (tests, CLI).
+    pub fn with_config(mut self, cfg: Value) -> Self {
+        self.config_override = Some(cfg);
+        self
+    }
+
+    /// Replace the legacy fallback file (default: `~/.openclaw/exec-approvals.json` when
+    /// `OPENCLAW_STATE_DIR` is set).
+    pub fn with_legacy_approvals(mut self, legacy: Option<PathBuf>) -> Self {
+        self.store = self.store.with_legacy(legacy);
+        self
+    }
+
+    /// Replace the skill-bin trust entries (EA §11; fed from `skills.bins`).
+    pub fn set_skill_bins(&self, skills: Vec<SkillTrust>) {
+        if let Ok(mut s) = self.skills.write() {
+            *s = skills;
         }
     }
 
@@ -99,43 +276,242 @@ impl PolicyEngine {
         &self.node_path_env
     }
 
+    /// The approvals store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The exec settings for an agent from `openclaw.json` (built-ins when absent/invalid).
+    pub fn exec_config(&self, agent_id: &str) -> ExecConfig {
+        let cfg = match &self.config_override {
+            Some(v) => v.clone(),
+            None => match crate::config::load_openclaw_json(&self.paths.state_dir) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, "ignoring openclaw.json for tools.exec; using built-in defaults");
+                    Value::Null
+                }
+            },
+        };
+        ExecConfig::from_openclaw_json(&cfg, agent_id)
+    }
+
+    /// The compiled policy for the file as it is now (recompiled only when its hash changed).
+    pub fn compiled(&self) -> Arc<CompiledPolicy> {
+        let snap = match self.store.read_snapshot() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "exec approvals unreadable; failing closed");
+                return Arc::new(CompiledPolicy::compile(
+                    ApprovalsFile::fail_closed(),
+                    String::new(),
+                    FileStatus::Invalid(e.to_string()),
+                    self.fs.home().as_deref(),
+                ));
+            }
+        };
+        let key = match &snap.status {
+            FileStatus::Legacy(p) => format!("legacy:{}:{}", p.display(), snap.hash),
+            _ => snap.hash.clone(),
+        };
+        if let Ok(guard) = self.cache.lock()
+            && let Some(c) = guard.as_ref()
+            && c.hash == key
+        {
+            return c.clone();
+        }
+        let compiled = Arc::new(CompiledPolicy::compile(
+            snap.file,
+            key,
+            snap.status,
+            self.fs.home().as_deref(),
+        ));
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some(compiled.clone());
+        }
+        compiled
+    }
+
+    /// Decide a decoded request without side effects.
+    pub fn decide_request(&self, req: &plan::RunRequest) -> Decision {
+        let agent = req.agent_id.as_deref().unwrap_or(resolve::DEFAULT_AGENT_ID);
+        let cfg = self.exec_config(agent);
+        let skills = self.skills.read().map(|s| s.clone()).unwrap_or_default();
+        let ctx = Context {
+            requested: cfg.requested,
+            strict_inline_eval: cfg.strict_inline_eval,
+            safe_bins: &cfg.safe_bins,
+            skills: &skills,
+            node_path: &self.node_path_env,
+            inherited_env: &self.inherited_env,
+        };
+        let compiled = self.compiled();
+        decide::decide(&compiled, req, &ctx, self.fs.as_ref())
+    }
+
     /// Full `system.run` pipeline up to (not including) the spawn: decode params, analyse,
     /// decide, persist allow-always patterns.
     pub fn evaluate_run(&self, params: &Value) -> RunDecision {
-        let _ = (params, &self.paths);
-        RunDecision::Invalid {
-            message: "policy engine not implemented".into(),
-            details: None,
+        let req = match plan::decode(params) {
+            Ok(r) => r,
+            Err(message) => {
+                return RunDecision::Invalid {
+                    message,
+                    details: None,
+                };
+            }
+        };
+        let run = RunIdentity {
+            session_key: req.session_key.clone().unwrap_or_else(|| "node".into()),
+            run_id: req
+                .run_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            command_text: analysis::format_exec_command(&req.argv),
+            suppress_notify_on_exit: req.suppress_notify_on_exit,
+            wake_on_exit: req.wake_on_exit,
+        };
+        let d = self.decide_request(&req);
+        match d.outcome {
+            Outcome::Invalid => {
+                return RunDecision::Invalid {
+                    message: d.message,
+                    details: d.details,
+                };
+            }
+            Outcome::Allow => {}
+            _ => {
+                return RunDecision::Denied {
+                    reason: d.reason,
+                    message: d.message,
+                    run,
+                };
+            }
         }
+        if let Err(e) = self.apply_side_effects(&d) {
+            tracing::warn!(error = %e, "could not persist allow-always patterns");
+            return RunDecision::Denied {
+                reason: "approval-state-write-failed".into(),
+                message: "SYSTEM_RUN_DENIED: approval state could not be persisted".into(),
+                run,
+            };
+        }
+        RunDecision::Allowed {
+            plan: ExecPlan {
+                argv: d.exec_argv,
+                cwd: d.cwd,
+                env: d.env,
+                timeout_ms: req.timeout_ms,
+                agent_id: d.agent_id,
+            },
+            run,
+        }
+    }
+
+    /// Persist allow-always patterns (fatal on failure) and record allowlist use (best effort).
+    fn apply_side_effects(&self, d: &Decision) -> Result<(), store::StoreError> {
+        if !d.persist_patterns.is_empty() {
+            let agent = d.agent_id.clone();
+            let pats = d.persist_patterns.clone();
+            self.store.update(|snap| {
+                let mut file = snap.file.clone();
+                let now = now_ms();
+                let entry = file.agents.entry(agent.clone()).or_default();
+                let list = entry.allowlist.get_or_insert_with(Vec::new);
+                for p in &pats {
+                    if let Some(e) = list
+                        .iter_mut()
+                        .find(|e| e.pattern.trim() == p && e.arg_pattern.is_none())
+                    {
+                        e.last_used_at = Some(json!(now));
+                        e.source = Some("allow-always".into());
+                    } else {
+                        let mut e = AllowlistEntry::new(p);
+                        e.last_used_at = Some(json!(now));
+                        e.source = Some("allow-always".into());
+                        list.push(e);
+                    }
+                }
+                Ok(Some(file))
+            })?;
+        }
+        if !d.matched_entries.is_empty() {
+            let matched = d.matched_entries.clone();
+            let res = self.store.update(|snap| {
+                let mut file = snap.file.clone();
+                let now = now_ms();
+                for m in &matched {
+                    if let Some(e) = file
+                        .agents
+                        .get_mut(&m.agent)
+                        .and_then(|a| a.allowlist.as_mut())
+                        .and_then(|l| l.get_mut(m.index))
+                    {
+                        e.last_used_at = Some(json!(now));
+                        e.last_used_command = Some(m.command.clone());
+                        e.last_resolved_path = m.resolved_path.clone();
+                    }
+                }
+                Ok(Some(file))
+            });
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "could not record allowlist use");
+            }
+        }
+        Ok(())
     }
 
     /// `system.run.prepare`: returns `{plan: {...}}`.
     pub fn prepare(&self, params: &Value) -> Result<Value, PolicyError> {
-        let _ = params;
-        Err(PolicyError {
-            code: "INVALID_REQUEST",
-            message: "not implemented".into(),
-            details: None,
-        })
+        let req = plan::decode(params).map_err(PolicyError::invalid)?;
+        let agent = req.agent_id.as_deref().unwrap_or(resolve::DEFAULT_AGENT_ID);
+        let cfg = self.exec_config(agent);
+        decide::prepare(&req, &cfg.requested, &self.node_path_env, self.fs.as_ref())
+            .map_err(PolicyError::invalid)
     }
 
     /// `system.execApprovals.get`: returns `{path, exists, hash, file}` (token redacted).
     pub fn approvals_get(&self, params: &Value) -> Result<Value, PolicyError> {
-        let _ = params;
-        Err(PolicyError {
-            code: "INVALID_REQUEST",
-            message: "not implemented".into(),
-            details: None,
-        })
+        let include = match params.get("includeResolvedDefaults") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(PolicyError::invalid(
+                    "includeResolvedDefaults must be a boolean",
+                ));
+            }
+        };
+        let snap = self.store.ensure()?;
+        let mut out = snap.to_rpc_value();
+        if include && let Value::Object(o) = &mut out {
+            let cfg = self.exec_config(resolve::DEFAULT_AGENT_ID);
+            let host = resolve::host_policy(&snap.file, resolve::DEFAULT_AGENT_ID, &cfg.requested);
+            o.insert(
+                "resolvedDefaults".into(),
+                json!({"security": host.security, "ask": host.ask, "askFallback": host.ask_fallback,
+                       "autoAllowSkills": host.auto_allow_skills}),
+            );
+        }
+        Ok(out)
     }
 
-    /// `system.execApprovals.set {file, baseHash}`: returns the fresh redacted snapshot.
+    /// `system.execApprovals.set {file, baseHash}`: returns the fresh redacted snapshot. A remote
+    /// `socket.token` is ignored (the node keeps its own token); `baseHash` is checked under the
+    /// lock.
     pub fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError> {
-        let _ = params;
-        Err(PolicyError {
-            code: "INVALID_REQUEST",
-            message: "not implemented".into(),
-            details: None,
-        })
+        let file = params
+            .get("file")
+            .filter(|f| f.is_object())
+            .ok_or_else(|| PolicyError::invalid("exec approvals file required"))?;
+        let base = params.get("baseHash").and_then(Value::as_str);
+        let snap = self.store.set_remote(file, base)?;
+        Ok(snap.to_rpc_value())
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -1,0 +1,516 @@
+//! POSIX shell payload analysis (EA §5.1): chains, pipelines, quoting, comments, heredocs.
+//!
+//! The analyser never expands anything. It accepts a deliberately small grammar (plain words
+//! joined by `&&`, `||`, `;` and `|`, plus heredocs) and rejects everything whose meaning depends
+//! on the shell at run time: substitutions, redirections, subshells, background jobs, raw
+//! newlines and line continuations.
+//!
+//! Intentional differences from upstream: a comment ends at the end of its line (a later line is
+//! still rejected as a raw newline) instead of ending the whole parse, and any text left after a
+//! heredoc body is rejected.
+
+use std::fmt;
+
+/// Why a payload could not be analysed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellError {
+    /// `\` followed by a newline anywhere (CVE-2026-28460).
+    LineContinuation,
+    /// An operator or construct we do not accept.
+    Unsupported(String),
+    EmptyPipelineSegment,
+    EmptyChainPart,
+    EmptyCommand,
+    Unterminated,
+    UnterminatedHeredoc,
+    /// `$(`, `` ` ``, `${` or a parameter expansion in an unquoted heredoc body.
+    HeredocExpansion,
+    /// Nested analysis went too deep.
+    TooDeep,
+}
+
+impl fmt::Display for ShellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LineContinuation => f.write_str("line continuation (backslash-newline)"),
+            Self::Unsupported(t) => write!(f, "unsupported shell token: {t}"),
+            Self::EmptyPipelineSegment => f.write_str("empty pipeline segment"),
+            Self::EmptyChainPart => f.write_str("empty command in chain"),
+            Self::EmptyCommand => f.write_str("empty command"),
+            Self::Unterminated => f.write_str("unterminated shell quote/escape"),
+            Self::UnterminatedHeredoc => f.write_str("unterminated heredoc"),
+            Self::HeredocExpansion => f.write_str("command substitution in unquoted heredoc"),
+            Self::TooDeep => f.write_str("nested shell too deep"),
+        }
+    }
+}
+
+/// A chain operator preceding a chain part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainOp {
+    And,
+    Or,
+    Seq,
+}
+
+impl ChainOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::And => "&&",
+            Self::Or => "||",
+            Self::Seq => ";",
+        }
+    }
+}
+
+/// One simple command of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The segment's source text (trimmed, without heredoc bodies).
+    pub raw: String,
+    pub argv: Vec<String>,
+}
+
+/// A pipeline, with the operator that joined it to the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainPart {
+    pub op: Option<ChainOp>,
+    pub segments: Vec<Segment>,
+}
+
+/// A fully analysed payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellAnalysis {
+    pub parts: Vec<ChainPart>,
+    /// Byte offset where heredoc bodies start (everything from here is kept verbatim).
+    pub heredoc_tail: Option<usize>,
+}
+
+impl ShellAnalysis {
+    /// All segments in order.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.parts.iter().flat_map(|p| p.segments.iter())
+    }
+    pub fn segment_count(&self) -> usize {
+        self.parts.iter().map(|p| p.segments.len()).sum()
+    }
+    pub fn has_chain(&self) -> bool {
+        self.parts.len() > 1
+    }
+}
+
+struct Heredoc {
+    delim: String,
+    strip_tabs: bool,
+    quoted: bool,
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    chars: Vec<(usize, char)>,
+    i: usize,
+    parts: Vec<ChainPart>,
+    cur_part: Vec<Segment>,
+    cur_op: Option<ChainOp>,
+    argv: Vec<String>,
+    word: Option<String>,
+    seg_start: usize,
+    seg_has_redirect: bool,
+    heredocs: Vec<Heredoc>,
+}
+
+/// Does `s` contain a backslash followed by `\n`, `\r\n` or `\r`?
+pub fn has_line_continuation(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'\\' && (w[1] == b'\n' || w[1] == b'\r'))
+}
+
+/// Analyse a POSIX shell payload.
+pub fn analyze(payload: &str) -> Result<ShellAnalysis, ShellError> {
+    if has_line_continuation(payload) {
+        return Err(ShellError::LineContinuation);
+    }
+    let mut p = Parser {
+        src: payload,
+        chars: payload.char_indices().collect(),
+        i: 0,
+        parts: Vec::new(),
+        cur_part: Vec::new(),
+        cur_op: None,
+        argv: Vec::new(),
+        word: None,
+        seg_start: 0,
+        seg_has_redirect: false,
+        heredocs: Vec::new(),
+    };
+    let tail = p.run()?;
+    Ok(ShellAnalysis {
+        parts: p.parts,
+        heredoc_tail: tail,
+    })
+}
+
+impl Parser<'_> {
+    fn peek(&self, off: usize) -> Option<char> {
+        self.chars.get(self.i + off).map(|&(_, c)| c)
+    }
+    fn pos(&self) -> usize {
+        self.chars.get(self.i).map_or(self.src.len(), |&(p, _)| p)
+    }
+    fn end_word(&mut self) {
+        if let Some(w) = self.word.take() {
+            self.argv.push(w);
+        }
+    }
+    fn word(&mut self) -> &mut String {
+        self.word.get_or_insert_with(String::new)
+    }
+
+    fn end_segment(&mut self, end: usize, last_in_part: bool) -> Result<(), ShellError> {
+        self.end_word();
+        let raw = self.src[self.seg_start..end].trim().to_string();
+        let argv = std::mem::take(&mut self.argv);
+        if argv.is_empty() {
+            if !self.cur_part.is_empty() || !last_in_part {
+                return Err(ShellError::EmptyPipelineSegment);
+            }
+            if self.seg_has_redirect {
+                return Err(ShellError::EmptyCommand);
+            }
+            // An empty part: decided by the caller (chain/empty command).
+            return Err(if self.parts.is_empty() && self.cur_op.is_none() {
+                ShellError::EmptyCommand
+            } else {
+                ShellError::EmptyChainPart
+            });
+        }
+        self.cur_part.push(Segment { raw, argv });
+        self.seg_has_redirect = false;
+        Ok(())
+    }
+
+    fn end_part(&mut self, end: usize, next: Option<ChainOp>) -> Result<(), ShellError> {
+        self.end_segment(end, true)?;
+        let segments = std::mem::take(&mut self.cur_part);
+        self.parts.push(ChainPart {
+            op: self.cur_op,
+            segments,
+        });
+        self.cur_op = next;
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<Option<usize>, ShellError> {
+        while self.i < self.chars.len() {
+            let c = self.chars[self.i].1;
+            match c {
+                ' ' | '\t' => {
+                    self.end_word();
+                    self.i += 1;
+                }
+                '\n' | '\r' => {
+                    if self.heredocs.is_empty() || c == '\r' {
+                        return Err(ShellError::Unsupported("newline".into()));
+                    }
+                    let at = self.pos();
+                    self.end_part(at, None)?;
+                    self.consume_heredocs()?;
+                    return Ok(Some(at));
+                }
+                '#' if self.word.is_none() => {
+                    // Comment to end of line.
+                    let at = self.pos();
+                    while self.i < self.chars.len() && !matches!(self.chars[self.i].1, '\n' | '\r')
+                    {
+                        self.i += 1;
+                    }
+                    if self.i >= self.chars.len() {
+                        self.end_part(at, None)?;
+                        return Ok(None);
+                    }
+                    // A newline follows: handled by the newline rule (segment raw ends here).
+                    let next = self.chars[self.i].1;
+                    if self.heredocs.is_empty() || next == '\r' {
+                        return Err(ShellError::Unsupported("newline".into()));
+                    }
+                    let nl = self.pos();
+                    self.end_part(at, None)?;
+                    self.consume_heredocs()?;
+                    return Ok(Some(nl));
+                }
+                '\'' => {
+                    self.i += 1;
+                    let mut buf = String::new();
+                    loop {
+                        match self.peek(0) {
+                            None => return Err(ShellError::Unterminated),
+                            Some('\'') => break,
+                            Some(ch) => {
+                                buf.push(ch);
+                                self.i += 1;
+                            }
+                        }
+                    }
+                    self.i += 1;
+                    self.word().push_str(&buf);
+                }
+                '"' => {
+                    self.i += 1;
+                    let mut buf = String::new();
+                    loop {
+                        match self.peek(0) {
+                            None => return Err(ShellError::Unterminated),
+                            Some('"') => break,
+                            Some('\\') => match self.peek(1) {
+                                None => return Err(ShellError::Unterminated),
+                                Some(n @ ('\\' | '"' | '$' | '`')) => {
+                                    buf.push(n);
+                                    self.i += 2;
+                                }
+                                Some('\n' | '\r') => return Err(ShellError::LineContinuation),
+                                Some(n) => {
+                                    buf.push('\\');
+                                    buf.push(n);
+                                    self.i += 2;
+                                }
+                            },
+                            Some('$') if self.peek(1) == Some('(') => {
+                                return Err(ShellError::Unsupported("$(".into()));
+                            }
+                            Some('`') => return Err(ShellError::Unsupported("`".into())),
+                            Some('\n' | '\r') => {
+                                return Err(ShellError::Unsupported("newline".into()));
+                            }
+                            Some(ch) => {
+                                buf.push(ch);
+                                self.i += 1;
+                            }
+                        }
+                    }
+                    self.i += 1;
+                    self.word().push_str(&buf);
+                }
+                '\\' => match self.peek(1) {
+                    None => return Err(ShellError::Unterminated),
+                    Some('\n' | '\r') => return Err(ShellError::LineContinuation),
+                    Some(n) => {
+                        self.word().push(n);
+                        self.i += 2;
+                    }
+                },
+                '|' => match self.peek(1) {
+                    Some('|') => {
+                        let at = self.pos();
+                        self.i += 2;
+                        self.end_part(at, Some(ChainOp::Or))?;
+                        self.seg_start = self.pos();
+                    }
+                    Some('&') => return Err(ShellError::Unsupported("|&".into())),
+                    _ => {
+                        let at = self.pos();
+                        self.i += 1;
+                        self.end_segment(at, false)?;
+                        self.seg_start = self.pos();
+                    }
+                },
+                '&' => {
+                    if self.peek(1) == Some('&') {
+                        let at = self.pos();
+                        self.i += 2;
+                        self.end_part(at, Some(ChainOp::And))?;
+                        self.seg_start = self.pos();
+                    } else {
+                        return Err(ShellError::Unsupported("&".into()));
+                    }
+                }
+                ';' => {
+                    let at = self.pos();
+                    self.i += 1;
+                    self.end_part(at, Some(ChainOp::Seq))?;
+                    self.seg_start = self.pos();
+                }
+                '<' if self.peek(1) == Some('<') && self.peek(2) != Some('<') => {
+                    self.end_word();
+                    self.i += 2;
+                    let strip_tabs = if self.peek(0) == Some('-') {
+                        self.i += 1;
+                        true
+                    } else {
+                        false
+                    };
+                    self.read_heredoc_delim(strip_tabs)?;
+                    self.seg_has_redirect = true;
+                }
+                '<' | '>' => return Err(ShellError::Unsupported(c.to_string())),
+                '`' | '(' | ')' => return Err(ShellError::Unsupported(c.to_string())),
+                '$' if self.peek(1) == Some('(') => {
+                    return Err(ShellError::Unsupported("$(".into()));
+                }
+                _ => {
+                    self.word().push(c);
+                    self.i += 1;
+                }
+            }
+        }
+        if !self.heredocs.is_empty() {
+            return Err(ShellError::UnterminatedHeredoc);
+        }
+        let end = self.src.len();
+        self.end_part(end, None)?;
+        Ok(None)
+    }
+
+    fn read_heredoc_delim(&mut self, strip_tabs: bool) -> Result<(), ShellError> {
+        while matches!(self.peek(0), Some(' ' | '\t')) {
+            self.i += 1;
+        }
+        let mut delim = String::new();
+        let mut quoted = false;
+        while let Some(c) = self.peek(0) {
+            match c {
+                ' ' | '\t' | '\n' | '\r' | ';' | '&' | '|' | '<' | '>' | '(' | ')' => break,
+                '\'' | '"' => {
+                    quoted = true;
+                    self.i += 1;
+                    loop {
+                        match self.peek(0) {
+                            None => return Err(ShellError::Unterminated),
+                            Some(q) if q == c => break,
+                            Some(ch) => {
+                                delim.push(ch);
+                                self.i += 1;
+                            }
+                        }
+                    }
+                    self.i += 1;
+                }
+                '\\' => {
+                    quoted = true;
+                    match self.peek(1) {
+                        None => return Err(ShellError::Unterminated),
+                        Some(n) => {
+                            delim.push(n);
+                            self.i += 2;
+                        }
+                    }
+                }
+                '$' | '`' => return Err(ShellError::Unsupported(c.to_string())),
+                _ => {
+                    delim.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+        if delim.is_empty() {
+            return Err(ShellError::Unsupported("<<".into()));
+        }
+        self.heredocs.push(Heredoc {
+            delim,
+            strip_tabs,
+            quoted,
+        });
+        Ok(())
+    }
+
+    /// Called at the newline that ends the command line: consume every pending body.
+    fn consume_heredocs(&mut self) -> Result<(), ShellError> {
+        // Skip the newline itself.
+        let start = self.pos() + 1;
+        let rest = self.src.get(start..).unwrap_or("");
+        let mut lines = rest.split('\n');
+        let heredocs = std::mem::take(&mut self.heredocs);
+        for h in heredocs {
+            let mut found = false;
+            for line in lines.by_ref() {
+                let cmp = if h.strip_tabs {
+                    line.trim_start_matches('\t')
+                } else {
+                    line
+                };
+                if cmp == h.delim {
+                    found = true;
+                    break;
+                }
+                if !h.quoted && has_expansion(line) {
+                    return Err(ShellError::HeredocExpansion);
+                }
+            }
+            if !found {
+                return Err(ShellError::UnterminatedHeredoc);
+            }
+        }
+        // Anything after the last body is another command on a new line: not accepted.
+        if lines.any(|l| !l.trim().is_empty()) {
+            return Err(ShellError::Unsupported("newline".into()));
+        }
+        self.i = self.chars.len();
+        Ok(())
+    }
+}
+
+/// Unescaped `` ` ``, `$(`, `${`, or a parameter expansion (`$VAR`, `$?`, `$$`, `$1`, `$@`, …).
+fn has_expansion(line: &str) -> bool {
+    let c: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '\\' => i += 2,
+            '`' => return true,
+            '$' => {
+                if let Some(&n) = c.get(i + 1)
+                    && (n == '('
+                        || n == '{'
+                        || n == '_'
+                        || n.is_ascii_alphanumeric()
+                        || "?$@*#!-".contains(n))
+                {
+                    return true;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// Single-quote a token for POSIX shells (`'` → `'"'"'`).
+pub fn single_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+/// Rebuild a payload: segment `i` is replaced by `replacement[i]` when `Some`, other segments are
+/// kept verbatim; operators are preserved; heredoc bodies are appended unchanged.
+pub fn rebuild(
+    payload: &str,
+    analysis: &ShellAnalysis,
+    replacement: &[Option<String>],
+) -> Option<String> {
+    if replacement.len() != analysis.segment_count() {
+        return None;
+    }
+    let mut out = String::new();
+    let mut idx = 0;
+    for part in &analysis.parts {
+        if let Some(op) = part.op {
+            out.push(' ');
+            out.push_str(op.as_str());
+            out.push(' ');
+        }
+        for (j, seg) in part.segments.iter().enumerate() {
+            if j > 0 {
+                out.push_str(" | ");
+            }
+            match replacement.get(idx)? {
+                Some(r) => out.push_str(r),
+                None => out.push_str(&seg.raw),
+            }
+            idx += 1;
+        }
+    }
+    if let Some(t) = analysis.heredoc_tail {
+        out.push_str(payload.get(t..)?);
+    }
+    Some(out)
+}

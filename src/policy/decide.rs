@@ -1,0 +1,1129 @@
+//! The pure decision: (compiled policy, request, filesystem view, context) → [`Decision`]
+//! (EA §14 steps 2–10 minus persistence side effects, which the engine applies afterwards).
+//!
+//! Documented choices:
+//! - The `/bin/sh -lc X` transport is transparent only when the shell resolves (realpath) into
+//!   `/bin` or `/usr/bin` (EA §7.3 recommendation); `./sh -lc X` is an ordinary executable.
+//! - After a `cd` safe builtin, later relative executables/scripts in the same payload are never
+//!   satisfied (they would run relative to a directory we did not analyse).
+//! - Symlinked executables are matched by realpath (newest upstream, EA §8.1).
+//! - An approval-bound run whose cwd/executable/operand checks fail is denied with reason
+//!   `approval-required` (as upstream does).
+//! - `needsScreenRecording` is denied *before* anything is persisted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::analysis::shell::{self, ShellAnalysis, single_quote};
+use super::analysis::wrappers::{self, Unwrapped};
+use super::analysis::{
+    ShellForm, format_exec_command, is_posix_shell, is_shell_name, normalized_name, shell_form,
+};
+use super::compiled::CompiledPolicy;
+use super::env;
+use super::exe::{self, Resolution};
+use super::fsview::FsView;
+use super::inline_eval::{self, InlineEvalHit};
+use super::plan::{self, RunRequest};
+use super::resolve::{self, DEFAULT_AGENT_ID, Effective, HostPolicy, Requested};
+use super::safe_bins::SafeBinConfig;
+use super::types::{ApprovalDecision, Ask, Security};
+
+/// Maximum nesting depth for inline shell chains (EA §7.3).
+pub const MAX_NESTED_DEPTH: usize = 3;
+
+/// A skill-bin trust entry (EA §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillTrust {
+    pub name: String,
+    pub resolved_path: PathBuf,
+}
+
+/// Everything besides the request and the compiled policy.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub requested: Requested,
+    pub strict_inline_eval: bool,
+    pub safe_bins: &'a SafeBinConfig,
+    pub skills: &'a [SkillTrust],
+    /// The node PATH used for resolution (request PATH is never honoured).
+    pub node_path: &'a str,
+    /// The node process environment (stripped before use).
+    pub inherited_env: &'a [(String, String)],
+}
+
+/// Outcome vocabulary (EA §19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Allow,
+    Ask,
+    Miss,
+    Off,
+    Invalid,
+    /// Denied for another reason (plan mismatch, screen recording, state write failure).
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Ask => "ask",
+            Self::Miss => "miss",
+            Self::Off => "off",
+            Self::Invalid => "invalid",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// What satisfied a segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Satisfaction {
+    /// `allowlist`, `safeBins`, `safeBuiltins`, `skills`, `inlineChain`.
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// One analysed segment, explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentReport {
+    pub raw: String,
+    pub argv: Vec<String>,
+    /// argv after unwrapping transparent dispatch wrappers.
+    pub effective_argv: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wrappers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    pub satisfied_by: Option<Satisfaction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<SegmentReport>,
+}
+
+/// An allowlist entry that matched (for `lastUsed*` bookkeeping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedEntry {
+    pub agent: String,
+    pub index: usize,
+    pub command: String,
+    pub resolved_path: Option<String>,
+}
+
+/// The self-explaining decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// Event reason code (`security=deny`, `approval-required`, `allowlist-miss`, …) or
+    /// `allowed` / `invalid-request`.
+    pub reason: String,
+    pub message: String,
+    #[serde(skip)]
+    pub details: Option<Value>,
+    pub agent_id: String,
+    pub command_text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Requested>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective: Option<Effective>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell_payload: Option<String>,
+    /// The payload was analysed as a `/bin/sh -c` transport.
+    pub transport: bool,
+    pub analysis_ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis_error: Option<String>,
+    pub allowlist_satisfied: bool,
+    pub segments: Vec<SegmentReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_eval: Option<String>,
+    /// The argv that would be executed (empty unless allowed).
+    pub exec_argv: Vec<String>,
+    /// Why `exec_argv` differs from the request argv.
+    pub exec_notes: Vec<String>,
+    #[serde(skip)]
+    pub cwd: Option<PathBuf>,
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
+    /// Patterns an `allow-always` decision persists.
+    pub persist_patterns: Vec<String>,
+    #[serde(skip)]
+    pub matched_entries: Vec<MatchedEntry>,
+}
+
+impl Decision {
+    fn new(agent_id: &str, command_text: &str) -> Self {
+        Self {
+            outcome: Outcome::Invalid,
+            reason: String::new(),
+            message: String::new(),
+            details: None,
+            agent_id: agent_id.to_string(),
+            command_text: command_text.to_string(),
+            requested: None,
+            host: None,
+            effective: None,
+            shell_payload: None,
+            transport: false,
+            analysis_ok: false,
+            analysis_error: None,
+            allowlist_satisfied: false,
+            segments: Vec::new(),
+            inline_eval: None,
+            exec_argv: Vec::new(),
+            exec_notes: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            persist_patterns: Vec::new(),
+            matched_entries: Vec::new(),
+        }
+    }
+
+    fn invalid(mut self, message: String, details: Option<Value>) -> Self {
+        self.outcome = Outcome::Invalid;
+        self.reason = "invalid-request".into();
+        self.message = message;
+        self.details = details;
+        self
+    }
+
+    fn deny(mut self, outcome: Outcome, reason: &str, message: String) -> Self {
+        self.outcome = outcome;
+        self.reason = reason.into();
+        self.message = message;
+        self.exec_argv.clear();
+        self.persist_patterns.clear();
+        self.matched_entries.clear();
+        self
+    }
+
+    /// Is the run allowed?
+    pub fn allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+}
+
+/// Result of evaluating one segment.
+#[derive(Debug, Default)]
+struct SegEval {
+    satisfied: bool,
+    /// Replacement text for payload rebuilding (safe bins / inline chains).
+    replacement: Option<String>,
+    /// argv to execute in argv mode when allowed by the allowlist (pinned, unwrapped).
+    planned_argv: Option<Vec<String>>,
+    persist: Vec<String>,
+    matched: Vec<MatchedEntry>,
+    inline_hits: Vec<InlineEvalHit>,
+    changes_cwd: bool,
+}
+
+struct Eval<'a> {
+    policy: &'a CompiledPolicy,
+    agent_key: String,
+    ctx: &'a Context<'a>,
+    fs: &'a dyn FsView,
+    cwd: PathBuf,
+    auto_allow_skills: bool,
+}
+
+const SAFE_BUILTINS: &[&str] = &[":", "cd", "false", "pwd", "test", "true"];
+
+impl Eval<'_> {
+    fn resolve(&self, token: &str, cwd_changed: bool) -> Resolution {
+        if cwd_changed && !(token.starts_with('/') || token.starts_with('~')) && token.contains('/')
+        {
+            return Resolution {
+                raw: token.to_string(),
+                resolved_path: None,
+                real_path: None,
+                executable_name: token.to_string(),
+                bare: false,
+            };
+        }
+        exe::resolve(token, &self.cwd, self.ctx.node_path, self.fs)
+    }
+
+    fn match_entry(&self, res: &Resolution) -> Option<usize> {
+        let allow = &self.policy.agent(&self.agent_key).allowlist;
+        let basename = res
+            .resolved_path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        allow.match_executable(
+            res.trust_path(),
+            res.bare && res.resolved_path.is_some(),
+            &basename,
+        )
+    }
+
+    fn satisfaction(&self, idx: usize) -> Satisfaction {
+        let e = &self.policy.agent(&self.agent_key).allowlist.entries[idx];
+        Satisfaction {
+            by: "allowlist".into(),
+            pattern: Some(e.pattern.clone()),
+            agent: Some(e.agent.clone()),
+        }
+    }
+
+    fn matched(&self, idx: usize, argv: &[String], res: &Resolution) -> MatchedEntry {
+        let e = &self.policy.agent(&self.agent_key).allowlist.entries[idx];
+        MatchedEntry {
+            agent: e.agent.clone(),
+            index: e.index,
+            command: format_exec_command(argv),
+            resolved_path: res.trust_path().map(|p| p.to_string_lossy().into_owned()),
+        }
+    }
+
+    fn persist_for(&self, res: &Resolution, hit: bool) -> Vec<String> {
+        let Some(tp) = res.trust_path() else {
+            return Vec::new();
+        };
+        if inline_eval::is_interpreter_like(&res.executable_name)
+            && (!self.ctx.strict_inline_eval || hit)
+        {
+            return Vec::new();
+        }
+        vec![tp.to_string_lossy().into_owned()]
+    }
+
+    /// Evaluate one segment argv.
+    fn segment(
+        &self,
+        raw: &str,
+        argv: &[String],
+        in_payload: bool,
+        depth: usize,
+        cwd_changed: bool,
+    ) -> (SegmentReport, SegEval) {
+        let u: Unwrapped = wrappers::unwrap(argv);
+        let mut rep = SegmentReport {
+            raw: raw.to_string(),
+            argv: argv.to_vec(),
+            effective_argv: u.argv.clone(),
+            wrappers: u.chain.clone(),
+            resolution: None,
+            satisfied_by: None,
+            blocked: u.blocked.clone(),
+            note: None,
+            nested: Vec::new(),
+        };
+        let mut ev = SegEval::default();
+        if let Some(h) = inline_eval::detect(&u.argv) {
+            ev.inline_hits.push(h);
+        }
+        if u.blocked.is_some() || u.argv.is_empty() {
+            return (rep, ev);
+        }
+        let inner = &u.argv;
+        let first = inner[0].as_str();
+        if first.trim().is_empty() {
+            rep.note = Some("empty executable".into());
+            return (rep, ev);
+        }
+        let name = normalized_name(first);
+        let res = self.resolve(first, cwd_changed);
+        rep.resolution = Some(res.clone());
+        let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
+
+        if is_shell_name(&name) {
+            match shell_form(inner) {
+                ShellForm::Inline { payload_index } => {
+                    return self.nested_shell(
+                        rep,
+                        ev,
+                        argv,
+                        &u,
+                        payload_index,
+                        depth,
+                        cwd_changed,
+                        wildcard,
+                    );
+                }
+                ShellForm::Script { script_index } => {
+                    let tok = &inner[script_index];
+                    if cwd_changed && !tok.starts_with('/') && !tok.starts_with('~') {
+                        rep.note = Some("relative script after cd".into());
+                        return (rep, ev);
+                    }
+                    let p = exe::absolutize(tok, &self.cwd, self.fs.home().as_deref());
+                    let target = self.fs.realpath(&p).unwrap_or(p);
+                    let allow = &self.policy.agent(&self.agent_key).allowlist;
+                    let hit = allow.match_path(&target).or(wildcard);
+                    if let Some(idx) = hit {
+                        rep.satisfied_by = Some(self.satisfaction(idx));
+                        rep.note = Some(format!("script {}", target.display()));
+                        ev.satisfied = true;
+                        ev.persist = vec![target.to_string_lossy().into_owned()];
+                        ev.matched.push(self.matched(idx, inner, &res));
+                        let mut planned = inner.clone();
+                        if let Some(p) = res.resolved_path.as_ref() {
+                            planned[0] = p.to_string_lossy().into_owned();
+                        }
+                        ev.planned_argv = Some(planned);
+                    } else {
+                        rep.note = Some(format!("script {} is not allowlisted", target.display()));
+                    }
+                    return (rep, ev);
+                }
+                ShellForm::Opaque => {
+                    rep.blocked = Some(format!("{name} invocation cannot be analysed"));
+                    return (rep, ev);
+                }
+                ShellForm::Plain => {}
+            }
+        }
+
+        if let Some(idx) = self.match_entry(&res) {
+            rep.satisfied_by = Some(self.satisfaction(idx));
+            ev.satisfied = true;
+            ev.persist = self.persist_for(&res, !ev.inline_hits.is_empty());
+            ev.matched.push(self.matched(idx, inner, &res));
+            let mut planned = inner.clone();
+            if let Some(tp) = res.trust_path() {
+                planned[0] = tp.to_string_lossy().into_owned();
+            }
+            ev.planned_argv = Some(planned);
+            return (rep, ev);
+        }
+        if self
+            .ctx
+            .safe_bins
+            .is_safe_usage(&res.executable_name, res.trust_path(), &inner[1..])
+        {
+            rep.satisfied_by = Some(Satisfaction {
+                by: "safeBins".into(),
+                pattern: None,
+                agent: None,
+            });
+            ev.satisfied = true;
+            let mut planned = inner.clone();
+            if let Some(tp) = res.trust_path() {
+                planned[0] = tp.to_string_lossy().into_owned();
+            }
+            ev.replacement = Some(
+                planned
+                    .iter()
+                    .map(|t| single_quote(t))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            ev.persist = self.persist_for(&res, false);
+            ev.planned_argv = Some(planned);
+            return (rep, ev);
+        }
+        if in_payload
+            && u.chain.is_empty()
+            && (SAFE_BUILTINS.contains(&first)
+                || (first == "[" && inner.last().is_some_and(|l| l == "]")))
+        {
+            rep.satisfied_by = Some(Satisfaction {
+                by: "safeBuiltins".into(),
+                pattern: None,
+                agent: None,
+            });
+            ev.satisfied = true;
+            ev.changes_cwd = first == "cd";
+            return (rep, ev);
+        }
+        if self.auto_allow_skills
+            && res.bare
+            && let Some(real) = res.real_path.as_ref()
+            && self.ctx.skills.iter().any(|s| {
+                s.name.to_lowercase() == res.executable_name.to_lowercase()
+                    && &s.resolved_path == real
+            })
+        {
+            rep.satisfied_by = Some(Satisfaction {
+                by: "skills".into(),
+                pattern: None,
+                agent: None,
+            });
+            ev.satisfied = true;
+            let mut planned = inner.clone();
+            planned[0] = real.to_string_lossy().into_owned();
+            ev.planned_argv = Some(planned);
+            return (rep, ev);
+        }
+        (rep, ev)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn nested_shell(
+        &self,
+        mut rep: SegmentReport,
+        mut ev: SegEval,
+        argv: &[String],
+        u: &Unwrapped,
+        payload_index: usize,
+        depth: usize,
+        cwd_changed: bool,
+        wildcard: Option<usize>,
+    ) -> (SegmentReport, SegEval) {
+        let inner = &u.argv;
+        let payload = &inner[payload_index];
+        let analysis = shell::analyze(payload);
+        // Positional carrier: `sh -c '$0 "$1"' /usr/bin/touch /tmp/x`.
+        if let Ok(a) = &analysis
+            && a.segment_count() == 1
+            && a.segments()
+                .next()
+                .is_some_and(|s| s.argv.first().is_some_and(|t| t == "$0"))
+            && let Some(carried) = inner.get(payload_index + 1)
+        {
+            let cname = normalized_name(carried);
+            let carried_unwrapped = wrappers::unwrap(std::slice::from_ref(carried));
+            if is_shell_name(&cname)
+                || !carried_unwrapped.chain.is_empty()
+                || is_dispatch_name(&cname)
+            {
+                rep.note = Some(format!(
+                    "positional carrier {carried} is a wrapper or shell"
+                ));
+                return (rep, ev);
+            }
+            let res = self.resolve(carried, cwd_changed);
+            if let Some(idx) = self.match_entry(&res) {
+                rep.satisfied_by = Some(self.satisfaction(idx));
+                rep.note = Some(format!("positional carrier {carried}"));
+                ev.satisfied = true;
+                ev.persist = self.persist_for(&res, false);
+                ev.matched
+                    .push(self.matched(idx, &inner[payload_index + 1..], &res));
+            } else {
+                rep.note = Some(format!("positional carrier {carried} is not allowlisted"));
+            }
+            rep.resolution = Some(res);
+            return (rep, ev);
+        }
+        if let Some(idx) = wildcard {
+            rep.satisfied_by = Some(self.satisfaction(idx));
+            ev.satisfied = true;
+            return (rep, ev);
+        }
+        match analysis {
+            Ok(a) if a.has_chain() && depth + 1 < MAX_NESTED_DEPTH => {
+                let (reports, evals, ok) = self.payload(&a, depth + 1, cwd_changed);
+                rep.nested = reports;
+                for e in &evals {
+                    ev.inline_hits.extend(e.inline_hits.iter().cloned());
+                }
+                if ok {
+                    ev.satisfied = true;
+                    rep.satisfied_by = Some(Satisfaction {
+                        by: "inlineChain".into(),
+                        pattern: None,
+                        agent: None,
+                    });
+                    ev.persist = evals.iter().flat_map(|e| e.persist.clone()).collect();
+                    ev.matched = evals.iter().flat_map(|e| e.matched.clone()).collect();
+                    let repl: Vec<Option<String>> =
+                        evals.iter().map(|e| e.replacement.clone()).collect();
+                    if repl.iter().any(Option::is_some)
+                        && let Some(rebuilt) = shell::rebuild(payload, &a, &repl)
+                    {
+                        let offset = argv.len() - inner.len();
+                        let mut whole: Vec<String> = argv.to_vec();
+                        whole[offset + payload_index] = rebuilt;
+                        ev.replacement = Some(
+                            whole
+                                .iter()
+                                .map(|t| single_quote(t))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        );
+                    }
+                } else {
+                    rep.note = Some("inline chain not fully satisfied".into());
+                }
+            }
+            Ok(a) => {
+                for s in a.segments() {
+                    if let Some(h) = inline_eval::detect(&s.argv) {
+                        ev.inline_hits.push(h);
+                    }
+                }
+                rep.note =
+                    Some("inline shell command needs approval (single command or too deep)".into());
+            }
+            Err(e) => rep.note = Some(format!("inline shell command: {e}")),
+        }
+        (rep, ev)
+    }
+
+    /// Evaluate every segment of an analysed payload.
+    fn payload(
+        &self,
+        a: &ShellAnalysis,
+        depth: usize,
+        mut cwd_changed: bool,
+    ) -> (Vec<SegmentReport>, Vec<SegEval>, bool) {
+        let mut reports = Vec::new();
+        let mut evals = Vec::new();
+        let mut ok = true;
+        for s in a.segments() {
+            let (r, e) = self.segment(&s.raw, &s.argv, true, depth, cwd_changed);
+            ok &= e.satisfied;
+            cwd_changed |= e.changes_cwd;
+            reports.push(r);
+            evals.push(e);
+        }
+        (reports, evals, ok)
+    }
+}
+
+fn is_dispatch_name(n: &str) -> bool {
+    matches!(
+        n,
+        "env"
+            | "nice"
+            | "nohup"
+            | "stdbuf"
+            | "timeout"
+            | "time"
+            | "flock"
+            | "busybox"
+            | "toybox"
+            | "sudo"
+            | "doas"
+            | "chrt"
+            | "ionice"
+            | "setsid"
+            | "taskset"
+            | "xargs"
+    )
+}
+
+/// Where the shell payload of a request argv is, if any.
+#[derive(Debug, Clone)]
+struct Transport {
+    /// The unwrapped argv (shell first).
+    argv: Vec<String>,
+    payload_index: usize,
+    /// Offset of `argv` inside the request argv.
+    offset: usize,
+}
+
+fn find_transport(argv: &[String], u: &Unwrapped) -> Option<Transport> {
+    if u.blocked.is_some() {
+        return None;
+    }
+    let first = u.argv.first()?;
+    if !is_posix_shell(&normalized_name(first)) {
+        return None;
+    }
+    match shell_form(&u.argv) {
+        ShellForm::Inline { payload_index } => Some(Transport {
+            argv: u.argv.clone(),
+            payload_index,
+            offset: argv.len() - u.argv.len(),
+        }),
+        _ => None,
+    }
+}
+
+/// Is the transport shell trusted (resolves into `/bin` or `/usr/bin`)?
+fn trusted_transport(
+    argv: &[String],
+    t: &Transport,
+    u: &Unwrapped,
+    cwd: &Path,
+    ctx: &Context<'_>,
+    fs: &dyn FsView,
+) -> bool {
+    let trusted = |tok: &str| {
+        let r = exe::resolve(tok, cwd, ctx.node_path, fs);
+        r.trust_path()
+            .and_then(Path::parent)
+            .is_some_and(|d| d == Path::new("/bin") || d == Path::new("/usr/bin"))
+    };
+    if u.multiplexer.is_some() {
+        // The multiplexer binary sits just before the applet (optionally followed by `--`).
+        let mut j = t.offset;
+        while j > 0 {
+            j -= 1;
+            let n = normalized_name(&argv[j]);
+            if n == "busybox" || n == "toybox" {
+                return trusted(&argv[j]);
+            }
+        }
+        return false;
+    }
+    trusted(&t.argv[0])
+}
+
+/// The pure decision.
+pub fn decide(
+    policy: &CompiledPolicy,
+    req: &RunRequest,
+    ctx: &Context<'_>,
+    fs: &dyn FsView,
+) -> Decision {
+    let agent_id = req
+        .agent_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_AGENT_ID.to_string());
+    let command_text = format_exec_command(&req.argv);
+    let mut d = Decision::new(&agent_id, &command_text);
+    if req.argv.is_empty() {
+        return d.invalid("command required".into(), None);
+    }
+
+    // §4.2 command / rawCommand consistency.
+    let u0 = wrappers::unwrap(&req.argv);
+    let transport = find_transport(&req.argv, &u0);
+    if let Some(t) = &transport {
+        d.shell_payload = Some(t.argv[t.payload_index].clone());
+    }
+    if let Some(raw) = &req.raw_command {
+        let preview = transport.as_ref().and_then(|t| {
+            (!u0.env_modifying && t.payload_index + 1 == t.argv.len())
+                .then(|| t.argv[t.payload_index].trim().to_string())
+        });
+        if *raw != command_text && preview.as_deref() != Some(raw.as_str()) {
+            return d.invalid(
+                "rawCommand does not match command".into(),
+                Some(serde_json::json!({"code": "RAW_COMMAND_MISMATCH"})),
+            );
+        }
+    }
+
+    // §9 approval binding.
+    let approval = req.approval_requested();
+    let plan = if approval {
+        match plan::check_plan_binding(req, &command_text) {
+            Ok(p) => Some(p),
+            Err(m) => return d.invalid(m, None),
+        }
+    } else {
+        None
+    };
+
+    // §4.3 env checks.
+    if let Err(m) = env::check_assignments(&u0.env_assignment_keys) {
+        return d.invalid(m, None);
+    }
+    if let Err(m) = env::check_overrides(&req.env) {
+        return d.invalid(m, None);
+    }
+    let shell_wrapper = u0
+        .argv
+        .first()
+        .is_some_and(|a| is_shell_name(&normalized_name(a)))
+        || req
+            .argv
+            .first()
+            .is_some_and(|a| is_shell_name(&normalized_name(a)));
+    let overrides = if shell_wrapper {
+        env::reduce_for_shell(&req.env)
+    } else {
+        req.env.clone()
+    };
+
+    // §3 effective policy.
+    let host = resolve::host_policy(&policy.file, &agent_id, &ctx.requested);
+    let eff = resolve::combine(&ctx.requested, &host);
+    d.requested = Some(ctx.requested.clone());
+    d.host = Some(host);
+    d.effective = Some(eff.clone());
+
+    // cwd.
+    let home = fs.home();
+    let cwd = match &req.cwd {
+        Some(c) => exe::absolutize(c, &fs.cwd(), home.as_deref()),
+        None => fs.cwd(),
+    };
+    let ev = Eval {
+        policy,
+        agent_key: agent_id.clone(),
+        ctx,
+        fs,
+        cwd: cwd.clone(),
+        auto_allow_skills: eff.auto_allow_skills,
+    };
+
+    // §5–§11 analysis.
+    let trusted = transport
+        .as_ref()
+        .filter(|t| trusted_transport(&req.argv, t, &u0, &cwd, ctx, fs));
+    let mut evals: Vec<SegEval> = Vec::new();
+    let mut payload_analysis: Option<ShellAnalysis> = None;
+    if let Some(t) = trusted {
+        d.transport = true;
+        match shell::analyze(&t.argv[t.payload_index]) {
+            Ok(a) => {
+                let (reports, es, ok) = ev.payload(&a, 0, false);
+                d.segments = reports;
+                d.analysis_ok = true;
+                d.allowlist_satisfied = ok;
+                evals = es;
+                payload_analysis = Some(a);
+            }
+            Err(e) => {
+                d.analysis_error = Some(e.to_string());
+            }
+        }
+    } else if req.argv.iter().all(|a| a.trim().is_empty()) {
+        d.analysis_error = Some("empty argv".into());
+    } else {
+        let (r, e) = ev.segment(&command_text, &req.argv, false, 0, false);
+        d.analysis_ok = true;
+        d.allowlist_satisfied = e.satisfied;
+        d.segments = vec![r];
+        evals = vec![e];
+    }
+    let inline_hit = evals
+        .iter()
+        .flat_map(|e| e.inline_hits.iter())
+        .next()
+        .cloned();
+    d.inline_eval = inline_hit.as_ref().map(InlineEvalHit::describe);
+
+    // §3.3 decision (+ §12 strict inline eval).
+    if eff.security == Security::Deny {
+        return d.deny(
+            Outcome::Off,
+            "security=deny",
+            "SYSTEM_RUN_DISABLED: security=deny".into(),
+        );
+    }
+    if ctx.strict_inline_eval
+        && !approval
+        && let Some(h) = &inline_hit
+    {
+        return d.deny(
+            Outcome::Ask,
+            "approval-required",
+            format!(
+                "SYSTEM_RUN_DENIED: approval required ({} requires explicit approval in strictInlineEval mode)",
+                h.describe()
+            ),
+        );
+    }
+    let miss = !d.analysis_ok || !d.allowlist_satisfied;
+    let requires_ask = eff.ask == Ask::Always
+        || (eff.ask == Ask::OnMiss && eff.security == Security::Allowlist && miss);
+    if requires_ask && !approval {
+        return d.deny(
+            Outcome::Ask,
+            "approval-required",
+            "SYSTEM_RUN_DENIED: approval required".into(),
+        );
+    }
+    if eff.security == Security::Allowlist && miss && !approval {
+        return d.deny(
+            Outcome::Miss,
+            "allowlist-miss",
+            "SYSTEM_RUN_DENIED: allowlist miss".into(),
+        );
+    }
+
+    // §6/§9/§10.4 execution plan.
+    let mut exec_argv = req.argv.clone();
+    let mut exec_cwd = req.cwd.as_ref().map(|_| cwd.clone());
+    if approval {
+        let canonical = match plan::canonical_cwd(&cwd, fs) {
+            Ok(c) => c,
+            Err(m) => return d.deny(Outcome::Denied, "approval-required", m),
+        };
+        exec_cwd = Some(canonical.clone());
+        let pin = u0.chain.is_empty() && transport.is_none();
+        if pin {
+            let r = exe::resolve(&req.argv[0], &canonical, ctx.node_path, fs);
+            match r.trust_path() {
+                Some(p) => {
+                    let p = p.to_string_lossy().into_owned();
+                    if p != req.argv[0] {
+                        d.exec_notes.push(format!("argv0 pinned to {p}"));
+                        exec_argv[0] = p;
+                    }
+                }
+                None => {
+                    return d.deny(
+                        Outcome::Denied,
+                        "approval-required",
+                        "SYSTEM_RUN_DENIED: approval requires a stable executable path".into(),
+                    );
+                }
+            }
+        }
+        // Mutable script operand binding.
+        let needed = plan::operand_index(&req.argv, transport.is_some());
+        let bound = plan.as_ref().and_then(|p| p.mutable_operand.clone());
+        match (needed, bound) {
+            (Err(m), _) => return d.deny(Outcome::Denied, "approval-required", m),
+            (Ok(Some(_)), None) => {
+                return d.deny(
+                    Outcome::Denied,
+                    "approval-required",
+                    "SYSTEM_RUN_DENIED: approval missing script operand binding".into(),
+                );
+            }
+            (Ok(_), Some(b)) => {
+                match plan::snapshot_operand(&req.argv, b.argv_index, &canonical, fs) {
+                    Ok(now) if now.path == b.path && now.sha256 == b.sha256 => {}
+                    _ => {
+                        return d.deny(
+                            Outcome::Denied,
+                            "approval-required",
+                            "SYSTEM_RUN_DENIED: approval script operand changed before execution"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            (Ok(None), None) => {}
+        }
+    } else if eff.security == Security::Allowlist {
+        if let (Some(t), Some(a)) = (trusted, payload_analysis.as_ref()) {
+            let repl: Vec<Option<String>> = evals.iter().map(|e| e.replacement.clone()).collect();
+            let mut shell_argv = t.argv.clone();
+            if repl.iter().any(Option::is_some) {
+                match shell::rebuild(&t.argv[t.payload_index], a, &repl) {
+                    Some(rebuilt) => {
+                        d.exec_notes
+                            .push("payload literalised (safe bins / inline chains)".into());
+                        shell_argv[t.payload_index] = rebuilt;
+                    }
+                    None => {
+                        return d.deny(
+                            Outcome::Denied,
+                            "execution-plan-miss",
+                            "SYSTEM_RUN_DENIED: execution plan mismatch".into(),
+                        );
+                    }
+                }
+            }
+            if t.offset > 0 {
+                d.exec_notes
+                    .push("transparent dispatch wrappers dropped".into());
+            }
+            exec_argv = shell_argv;
+        } else if let Some(planned) = evals.first().and_then(|e| e.planned_argv.clone()) {
+            if planned != req.argv {
+                d.exec_notes
+                    .push("argv0 pinned to the resolved executable".into());
+            }
+            exec_argv = planned;
+        }
+    }
+
+    // Login-shell PATH carrier (node-host-surface §7.3).
+    let mut overrides_final: BTreeMap<String, String> = overrides;
+    let carrier = is_login_shell_carrier(&exec_argv);
+    if carrier {
+        exec_argv[2] = format!("{}{}", env::PATH_CARRIER_PREFIX, exec_argv[2]);
+        d.exec_notes
+            .push("login-shell PATH carrier: payload prefixed to restore the node PATH".into());
+    }
+    let mut child_env = env::build_child_env(ctx.inherited_env, ctx.node_path, &overrides_final);
+    if carrier {
+        child_env.retain(|(k, _)| k != env::PATH_CARRIER);
+        child_env.push((env::PATH_CARRIER.into(), ctx.node_path.to_string()));
+    }
+    overrides_final.clear();
+
+    if req.needs_screen_recording {
+        return d.deny(
+            Outcome::Denied,
+            "permission:screenRecording",
+            "PERMISSION_MISSING: screenRecording".into(),
+        );
+    }
+
+    // §15 allow-always persistence (never with ask=always).
+    if approval
+        && req.approval_decision == Some(ApprovalDecision::AllowAlways)
+        && eff.ask != Ask::Always
+    {
+        let mut pats: Vec<String> = Vec::new();
+        for e in &evals {
+            for p in &e.persist {
+                if !pats.contains(p) {
+                    pats.push(p.clone());
+                }
+            }
+        }
+        // Unsatisfied segments (the reason an approval was needed) persist their executable too.
+        if pats.is_empty() || evals.iter().any(|e| !e.satisfied) {
+            for (r, e) in d.segments.iter().zip(evals.iter()) {
+                if e.satisfied || r.blocked.is_some() {
+                    continue;
+                }
+                for p in derive_persist(&ev, r, e) {
+                    if !pats.contains(&p) {
+                        pats.push(p);
+                    }
+                }
+            }
+        }
+        d.persist_patterns = pats;
+    }
+    d.matched_entries = evals.iter().flat_map(|e| e.matched.clone()).collect();
+    d.outcome = Outcome::Allow;
+    d.reason = "allowed".into();
+    d.message = if approval {
+        "allowed by explicit approval".into()
+    } else if eff.security == Security::Full {
+        "allowed: security=full".into()
+    } else {
+        "allowed: allowlist satisfied".into()
+    };
+    d.exec_argv = exec_argv;
+    d.cwd = exec_cwd;
+    d.env = child_env;
+    d
+}
+
+/// allow-always patterns for a segment that was not otherwise satisfied (EA §15): the trust path
+/// of the inner executable (interpreters only in strict mode), nested inline commands' executables,
+/// positional carriers and script paths; nothing for blocked wrappers.
+fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<String> {
+    if !r.nested.is_empty() {
+        return r
+            .nested
+            .iter()
+            .filter(|n| n.blocked.is_none())
+            .filter_map(|n| n.resolution.as_ref())
+            .flat_map(|res| ev.persist_for(res, false))
+            .collect();
+    }
+    let inner = &r.effective_argv;
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    let name = normalized_name(&inner[0]);
+    if is_shell_name(&name) {
+        match shell_form(inner) {
+            ShellForm::Script { script_index } => {
+                let p = exe::absolutize(&inner[script_index], &ev.cwd, ev.fs.home().as_deref());
+                let t = ev.fs.realpath(&p).unwrap_or(p);
+                return vec![t.to_string_lossy().into_owned()];
+            }
+            ShellForm::Inline { payload_index } => {
+                // Nested single commands: persist their executables (depth-limited).
+                if let Ok(a) = shell::analyze(&inner[payload_index]) {
+                    if a.segments()
+                        .next()
+                        .is_some_and(|s| s.argv.first().is_some_and(|t| t == "$0"))
+                    {
+                        if let Some(res) = r.resolution.as_ref() {
+                            return ev.persist_for(res, false);
+                        }
+                        return Vec::new();
+                    }
+                    let mut out = Vec::new();
+                    for s in a.segments() {
+                        let u = wrappers::unwrap(&s.argv);
+                        if u.blocked.is_some() || u.argv.is_empty() {
+                            continue;
+                        }
+                        if is_shell_name(&normalized_name(&u.argv[0])) {
+                            continue;
+                        }
+                        let res = ev.resolve(&u.argv[0], false);
+                        let hit = inline_eval::detect(&u.argv).is_some();
+                        out.extend(ev.persist_for(&res, hit));
+                    }
+                    return out;
+                }
+                return Vec::new();
+            }
+            _ => {}
+        }
+    }
+    match r.resolution.as_ref() {
+        Some(res) => ev.persist_for(res, !e.inline_hits.is_empty()),
+        None => Vec::new(),
+    }
+}
+
+/// argv exactly `<sh|bash|dash|zsh> -l…c <payload>`.
+pub fn is_login_shell_carrier(argv: &[String]) -> bool {
+    if argv.len() != 3 {
+        return false;
+    }
+    let name = normalized_name(&argv[0]);
+    if !matches!(name.as_str(), "sh" | "bash" | "dash" | "zsh") {
+        return false;
+    }
+    let f = argv[1].as_str();
+    f.starts_with("-l") && f.ends_with('c') && f[1..].chars().all(|c| c.is_ascii_alphabetic())
+}
+
+/// `system.run.prepare` (EA §9): build the approval plan `{plan: {...}}`.
+pub fn prepare(
+    req: &RunRequest,
+    _requested: &Requested,
+    node_path: &str,
+    fs: &dyn FsView,
+) -> Result<Value, String> {
+    let command_text = format_exec_command(&req.argv);
+    let u0 = wrappers::unwrap(&req.argv);
+    let transport = find_transport(&req.argv, &u0);
+    let payload = transport.as_ref().map(|t| t.argv[t.payload_index].clone());
+    if let Some(raw) = &req.raw_command {
+        let preview = transport.as_ref().and_then(|t| {
+            (!u0.env_modifying && t.payload_index + 1 == t.argv.len())
+                .then(|| t.argv[t.payload_index].trim().to_string())
+        });
+        if *raw != command_text && preview.as_deref() != Some(raw.as_str()) {
+            return Err("rawCommand does not match command".into());
+        }
+    }
+    env::check_assignments(&u0.env_assignment_keys)?;
+    env::check_overrides(&req.env)?;
+    let cwd = match &req.cwd {
+        Some(c) => Some(plan::canonical_cwd(Path::new(c), fs)?),
+        None => None,
+    };
+    let base_cwd = cwd.clone().unwrap_or_else(|| fs.cwd());
+    let mut argv = req.argv.clone();
+    if u0.chain.is_empty() && transport.is_none() {
+        let r = exe::resolve(&argv[0], &base_cwd, node_path, fs);
+        match r.trust_path() {
+            Some(p) => argv[0] = p.to_string_lossy().into_owned(),
+            None => {
+                return Err("SYSTEM_RUN_DENIED: approval requires a stable executable path".into());
+            }
+        }
+    }
+    let plan_text = format_exec_command(&argv);
+    let preview = payload
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty() && *p != plan_text);
+    let operand = match plan::operand_index(&argv, transport.is_some())? {
+        Some(i) => Some(plan::snapshot_operand(&argv, i, &base_cwd, fs)?),
+        None => None,
+    };
+    let mut plan = serde_json::json!({
+        "argv": argv,
+        "cwd": cwd.map(|c| c.to_string_lossy().into_owned()),
+        "commandText": plan_text,
+        "commandPreview": preview,
+        "agentId": req.agent_id,
+        "sessionKey": req.session_key,
+    });
+    if let (Some(op), Value::Object(o)) = (operand, &mut plan) {
+        o.insert("mutableFileOperand".into(), op.to_value());
+    }
+    Ok(serde_json::json!({ "plan": plan }))
+}

@@ -1,0 +1,331 @@
+//! The filesystem view the decision reads through: [`RealFs`] for the node, [`VirtualFs`] (an
+//! in-memory tree) for tests, benches and fuzzing. Deciding is a pure function of
+//! (compiled policy, request, filesystem view).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// What `stat`/`lstat` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// Metadata the engine needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    pub kind: Kind,
+    /// The node user may execute it (`X_OK`).
+    pub executable: bool,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// Read-only filesystem access used by resolution and approval binding.
+pub trait FsView: Send + Sync + std::fmt::Debug {
+    /// `stat` (follows symlinks).
+    fn stat(&self, path: &Path) -> Option<FileInfo>;
+    /// `lstat` (does not follow the last component).
+    fn lstat(&self, path: &Path) -> Option<FileInfo>;
+    /// `realpath`.
+    fn realpath(&self, path: &Path) -> Option<PathBuf>;
+    /// Whole file content (for operand hashing).
+    fn read(&self, path: &Path) -> Option<Vec<u8>>;
+    /// Whether the node user can write into `dir`.
+    fn writable(&self, dir: &Path) -> bool;
+    /// `$HOME` for `~` expansion.
+    fn home(&self) -> Option<PathBuf>;
+    /// The node process cwd (default request cwd).
+    fn cwd(&self) -> PathBuf;
+}
+
+/// Lexically normalise an absolute path (`.`/`..` removed, like `path.resolve`).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    out
+}
+
+/// The real filesystem of this host.
+#[derive(Debug, Clone, Default)]
+pub struct RealFs {
+    pub home: Option<PathBuf>,
+}
+
+impl RealFs {
+    /// Uses `$HOME` for `~` expansion.
+    pub fn from_env() -> Self {
+        Self {
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+fn info_from(meta: &std::fs::Metadata, path: &Path) -> FileInfo {
+    use std::os::unix::fs::MetadataExt;
+    let ft = meta.file_type();
+    let kind = if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_file() {
+        Kind::File
+    } else if ft.is_dir() {
+        Kind::Dir
+    } else {
+        Kind::Other
+    };
+    let executable = kind == Kind::File
+        && meta.mode() & 0o111 != 0
+        && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok();
+    FileInfo {
+        kind,
+        executable,
+        dev: meta.dev(),
+        ino: meta.ino(),
+    }
+}
+
+impl FsView for RealFs {
+    fn stat(&self, path: &Path) -> Option<FileInfo> {
+        std::fs::metadata(path).ok().map(|m| info_from(&m, path))
+    }
+    fn lstat(&self, path: &Path) -> Option<FileInfo> {
+        std::fs::symlink_metadata(path)
+            .ok()
+            .map(|m| info_from(&m, path))
+    }
+    fn realpath(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        std::fs::read(path).ok()
+    }
+    fn writable(&self, dir: &Path) -> bool {
+        nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+    }
+    fn home(&self) -> Option<PathBuf> {
+        self.home.clone()
+    }
+    fn cwd(&self) -> PathBuf {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+    }
+}
+
+/// A node of the virtual tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VNode {
+    File { executable: bool, content: Vec<u8> },
+    Dir { writable: bool },
+    Symlink(PathBuf),
+}
+
+/// An in-memory filesystem for tests. Parent directories are implicit.
+#[derive(Debug, Clone, Default)]
+pub struct VirtualFs {
+    nodes: BTreeMap<PathBuf, VNode>,
+    home: Option<PathBuf>,
+    cwd: PathBuf,
+}
+
+impl VirtualFs {
+    pub fn new() -> Self {
+        Self {
+            nodes: BTreeMap::new(),
+            home: Some(PathBuf::from("/home/u")),
+            cwd: PathBuf::from("/home/u"),
+        }
+    }
+
+    /// The §19 conventions: PATH `/usr/bin:/bin`; `/usr/bin/{rg,jq,python3,env,head,tail,tr,wc,
+    /// cut,sort,grep,id,echo,cat,touch,timeout,nice,sudo}`, `/bin/sh`, `/bin/bash` executables.
+    pub fn conventions() -> Self {
+        let mut fs = Self::new();
+        for b in [
+            "rg", "jq", "python3", "env", "head", "tail", "tr", "wc", "cut", "sort", "grep", "id",
+            "echo", "cat", "touch", "timeout", "nice", "sudo", "true", "rm", "sleep", "busybox",
+            "nohup", "awk", "node", "tsx", "curl",
+        ] {
+            fs.add_exe(&format!("/usr/bin/{b}"));
+        }
+        fs.add_exe("/bin/sh");
+        fs.add_exe("/bin/bash");
+        fs.add_exe("/bin/echo");
+        fs.add_dir("/home/u", true);
+        fs.add_dir("/tmp", true);
+        fs
+    }
+
+    pub fn with_home(mut self, home: Option<&str>) -> Self {
+        self.home = home.map(PathBuf::from);
+        self
+    }
+
+    pub fn set_cwd(&mut self, cwd: &str) {
+        self.cwd = PathBuf::from(cwd);
+    }
+
+    pub fn add_exe(&mut self, path: &str) {
+        self.nodes.insert(
+            PathBuf::from(path),
+            VNode::File {
+                executable: true,
+                content: format!("#!bin {path}").into_bytes(),
+            },
+        );
+    }
+
+    pub fn add_file(&mut self, path: &str, content: &[u8], executable: bool) {
+        self.nodes.insert(
+            PathBuf::from(path),
+            VNode::File {
+                executable,
+                content: content.to_vec(),
+            },
+        );
+    }
+
+    pub fn add_dir(&mut self, path: &str, writable: bool) {
+        self.nodes
+            .insert(PathBuf::from(path), VNode::Dir { writable });
+    }
+
+    pub fn add_symlink(&mut self, path: &str, target: &str) {
+        self.nodes
+            .insert(PathBuf::from(path), VNode::Symlink(PathBuf::from(target)));
+    }
+
+    pub fn remove(&mut self, path: &str) {
+        let p = PathBuf::from(path);
+        self.nodes.retain(|k, _| !k.starts_with(&p));
+    }
+
+    fn is_implicit_dir(&self, p: &Path) -> bool {
+        p == Path::new("/")
+            || self
+                .nodes
+                .range(p.to_path_buf()..)
+                .next()
+                .is_some_and(|(k, _)| k != p && k.starts_with(p))
+    }
+
+    /// Resolve every symlink in `path`; `follow_last` decides the last component.
+    fn resolve(&self, path: &Path, follow_last: bool) -> Option<PathBuf> {
+        let mut todo: Vec<std::ffi::OsString> = normalize_components(path);
+        todo.reverse();
+        let mut cur = PathBuf::from("/");
+        let mut hops = 0;
+        while let Some(name) = todo.pop() {
+            if name == ".." {
+                cur.pop();
+                continue;
+            }
+            let next = cur.join(&name);
+            let is_last = todo.is_empty();
+            match self.nodes.get(&next) {
+                Some(VNode::Symlink(target)) if follow_last || !is_last => {
+                    hops += 1;
+                    if hops > 40 {
+                        return None;
+                    }
+                    let t = if target.is_absolute() {
+                        target.clone()
+                    } else {
+                        cur.join(target)
+                    };
+                    let mut comps = normalize_components_raw(&t);
+                    comps.reverse();
+                    todo.extend(comps);
+                    cur = PathBuf::from("/");
+                }
+                Some(_) => cur = next,
+                None if self.is_implicit_dir(&next) => cur = next,
+                None => return None,
+            }
+        }
+        Some(cur)
+    }
+
+    fn info(&self, p: &Path) -> Option<FileInfo> {
+        let ino = self
+            .nodes
+            .keys()
+            .position(|k| k == p)
+            .map_or(1_000_000 + p.as_os_str().len() as u64, |i| i as u64 + 2);
+        let (kind, executable) = match self.nodes.get(p) {
+            Some(VNode::File { executable, .. }) => (Kind::File, *executable),
+            Some(VNode::Dir { .. }) => (Kind::Dir, false),
+            Some(VNode::Symlink(_)) => (Kind::Symlink, false),
+            None if self.is_implicit_dir(p) => (Kind::Dir, false),
+            None => return None,
+        };
+        Some(FileInfo {
+            kind,
+            executable,
+            dev: 1,
+            ino,
+        })
+    }
+}
+
+fn normalize_components_raw(path: &Path) -> Vec<std::ffi::OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn normalize_components(path: &Path) -> Vec<std::ffi::OsString> {
+    normalize_components_raw(path)
+}
+
+impl FsView for VirtualFs {
+    fn stat(&self, path: &Path) -> Option<FileInfo> {
+        let real = self.resolve(path, true)?;
+        self.info(&real)
+    }
+    fn lstat(&self, path: &Path) -> Option<FileInfo> {
+        let p = self.resolve(path, false)?;
+        self.info(&p)
+    }
+    fn realpath(&self, path: &Path) -> Option<PathBuf> {
+        let real = self.resolve(path, true)?;
+        self.info(&real).map(|_| real)
+    }
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        let real = self.resolve(path, true)?;
+        match self.nodes.get(&real) {
+            Some(VNode::File { content, .. }) => Some(content.clone()),
+            _ => None,
+        }
+    }
+    fn writable(&self, dir: &Path) -> bool {
+        match self
+            .resolve(dir, true)
+            .and_then(|p| self.nodes.get(&p).cloned())
+        {
+            Some(VNode::Dir { writable }) => writable,
+            _ => false,
+        }
+    }
+    fn home(&self) -> Option<PathBuf> {
+        self.home.clone()
+    }
+    fn cwd(&self) -> PathBuf {
+        self.cwd.clone()
+    }
+}
