@@ -36,6 +36,8 @@ const DEFAULT_CASES: u64 = 5000;
 const DEFAULT_SEED: u64 = 20_260_906;
 /// The official release the known-difference classes were established against.
 const PINNED_OFFICIAL_VERSION: &str = "2026.9.6";
+/// Ids of counterfactual queries sent to the oracle after the main pass.
+const ALT_ID_BASE: u64 = 2_000_000_000;
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -153,6 +155,9 @@ struct KnownClass {
     command_regex: Option<Regex>,
     their_message_regex: Option<Regex>,
     our_message_regex: Option<Regex>,
+    /// Our outcome must equal one of these official counterfactual outcomes
+    /// (`alt.main`, `alt.conservative`, `alt.mainConservative` from the oracle).
+    their_alt_any: Vec<String>,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -192,6 +197,7 @@ fn load_known() -> Vec<KnownClass> {
                 command_regex: regex(&m["commandRegex"]),
                 their_message_regex: regex(&m["theirMessageRegex"]),
                 our_message_regex: regex(&m["ourMessageRegex"]),
+                their_alt_any: strings(&m["theirAltAny"]),
             }
         })
         .collect()
@@ -233,6 +239,10 @@ fn classify<'k>(
             && k.our_message_regex
                 .as_ref()
                 .is_none_or(|r| r.is_match(&d.our_detail))
+            && (k.their_alt_any.is_empty()
+                || k.their_alt_any
+                    .iter()
+                    .any(|a| d.their_detail["alt"][a].as_str() == Some(d.ours.as_str())))
     })
 }
 
@@ -304,7 +314,9 @@ fn run_differential(node: &Path, pkg: &Path) {
                 break;
             }
         }
+        stdin
     });
+    let mut diffs: Vec<Diff<'_>> = Vec::new();
 
     let mut agreements: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_class: BTreeMap<String, (String, u64, u64)> = BTreeMap::new();
@@ -366,14 +378,73 @@ fn run_differential(node: &Path, pkg: &Path) {
             *agreements.entry(ours).or_default() += 1;
             continue;
         }
-        let d = Diff {
+        diffs.push(Diff {
             case,
             ours,
             our_detail,
             theirs,
             their_detail: theirs_v,
-        };
-        let class = classify(&known, &d, false);
+        });
+    }
+
+    // Counterfactuals, only for the differing cases: what official decides if the request
+    // names agent `main` (`alt.main`), if openclaw.json requests the conservative
+    // allowlist/on-miss policy (`alt.conservative`), or both (`alt.mainConservative`).
+    let mut stdin = writer.join().unwrap();
+    stdin.flush().unwrap();
+    let conservative = json!({"tools": {"exec": {"security": "allowlist", "ask": "on-miss"}}});
+    let mut alt_queries: Vec<(usize, &'static str, Case)> = Vec::new();
+    for (i, d) in diffs.iter().enumerate() {
+        let no_agent = d.case.tags.iter().any(|t| t == "agent-absent");
+        let no_config = d.case.config.is_none();
+        let mut with_main = d.case.clone();
+        with_main.params["agentId"] = json!("main");
+        if no_agent {
+            alt_queries.push((i, "main", with_main.clone()));
+        }
+        if no_config {
+            let mut c = d.case.clone();
+            c.config = Some(conservative.clone());
+            alt_queries.push((i, "conservative", c));
+        }
+        if no_agent && no_config {
+            with_main.config = Some(conservative.clone());
+            alt_queries.push((i, "mainConservative", with_main));
+        }
+    }
+    let alt_lines: Vec<String> = alt_queries
+        .iter_mut()
+        .enumerate()
+        .map(|(n, (_, _, c))| {
+            c.id = ALT_ID_BASE + n as u64;
+            c.oracle_line()
+        })
+        .collect();
+    // A writer thread again: the oracle answers while we are still sending.
+    let alt_writer = std::thread::spawn(move || {
+        for l in alt_lines {
+            if writeln!(stdin, "{l}").is_err() {
+                break;
+            }
+        }
+        stdin
+    });
+    for (i, name, c) in &alt_queries {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(v["id"], json!(c.id), "oracle out of sync (counterfactuals)");
+        let d = &mut diffs[*i];
+        if !d.their_detail["alt"].is_object() {
+            d.their_detail["alt"] = json!({});
+        }
+        d.their_detail["alt"][*name] = v["outcome"].clone();
+    }
+    drop(alt_writer.join().unwrap());
+
+    for d in &diffs {
+        let case = d.case;
+        let class = classify(&known, d, false);
         if let Some(r) = report.as_mut() {
             writeln!(
                 r,
@@ -396,11 +467,11 @@ fn run_differential(node: &Path, pkg: &Path) {
                 e.1 += 1;
             }
             None => {
-                let hint = classify(&known, &d, true).map_or("none", |k| k.id.as_str());
+                let hint = classify(&known, d, true).map_or("none", |k| k.id.as_str());
                 *unclassified_hints.entry(hint.to_string()).or_default() += 1;
                 unclassified.push(format!(
                     "{}{}\n  ours:   {} ({})\n  theirs: {} ({})",
-                    classify(&known, &d, true)
+                    classify(&known, d, true)
                         .map(|k| format!(
                             "[resembles anticipated class {} — confirm, then mark it observed] ",
                             k.id
@@ -416,7 +487,6 @@ fn run_differential(node: &Path, pkg: &Path) {
         }
     }
     drop(stdout);
-    let _ = writer.join();
     let _ = child.kill();
     let _ = child.wait();
 
@@ -518,6 +588,7 @@ fn classification_applies_outcomes_tags_regexes_and_skips_anticipated_classes() 
         command_regex: regex.map(|r| Regex::new(r).unwrap()),
         their_message_regex: None,
         our_message_regex: None,
+        their_alt_any: vec![],
     };
     let known = vec![
         class("A", true, &["op:|&"], None),

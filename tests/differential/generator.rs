@@ -937,6 +937,9 @@ fn gen_approvals(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>) -> Option<
         if key == "default" {
             tags.push("legacy-default-agent".into());
         }
+        if key == "main" || key == "default" {
+            tags.push("file-has-main".into());
+        }
         agents.insert(key.into(), Value::Object(a));
     }
     let file = json!({"version": 1, "defaults": defaults, "agents": agents});
@@ -1046,7 +1049,7 @@ pub fn generate(seed: u64, id: u64, fx: &Fixture) -> Case {
         2 => {
             params.insert("agentId".into(), json!("main"));
         }
-        _ => {}
+        _ => tags.push("agent-absent".into()),
     }
     tags.sort();
     tags.dedup();
