@@ -485,6 +485,9 @@ fn gen_simple(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>, depth: u32) -
     };
     parts.push(exe_tok);
     let base = exe.rsplit('/').next().unwrap_or(&exe).to_string();
+    if [":", "cd", "false", "pwd", "test", "true"].contains(&exe.as_str()) {
+        tags.push("shell-builtin".into());
+    }
     if SAFE_BINS.contains(&base.as_str()) && rng.chance(70) {
         tags.push("safe-bin-args".into());
         parts.extend(safe_bin_args(rng, &base).iter().map(|s| s.to_string()));
@@ -859,7 +862,10 @@ fn gen_allowlist(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>) -> Value {
                 tags.push("blank-pattern".into());
                 json!({"pattern": "   "})
             }
-            6..=8 => json!({"pattern": pat, "source": "allow-always"}),
+            6..=8 => {
+                tags.push("allow-always-entry".into());
+                json!({"pattern": pat, "source": "allow-always"})
+            }
             _ => json!({"pattern": pat}),
         });
     }
@@ -1020,6 +1026,9 @@ pub fn generate(seed: u64, id: u64, fx: &Fixture) -> Case {
     let mut params = Map::new();
     params.insert("command".into(), json!(argv));
     if let Some(r) = raw {
+        if r.trim() != r || r.is_empty() {
+            tags.push("raw-untrimmed".into());
+        }
         params.insert("rawCommand".into(), json!(r));
     }
     let cwd = rng.weighted(&[

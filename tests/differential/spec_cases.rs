@@ -312,12 +312,16 @@ pub fn spec_cases(fx: &Fixture) -> Vec<Case> {
                 "command": argv,
                 "cwd": fx.root.join("work").display().to_string(),
             });
+            let mut tags = vec![format!("spec:{sid}")];
             if argv.len() == 3 && argv[0] == "/bin/sh" && argv[1] == "-lc" {
                 params["rawCommand"] = json!(argv[2]);
+                if argv[2].trim() != argv[2] || argv[2].is_empty() {
+                    tags.push("raw-untrimmed".into());
+                }
             }
             Case {
                 id: SPEC_ID_BASE + i as u64,
-                tags: vec![format!("spec:{sid}")],
+                tags,
                 approvals_raw: Some(approvals.to_string()),
                 config: Some(json!({"tools": {"exec": {"security": "full", "ask": "off"}}})),
                 params,
