@@ -669,6 +669,9 @@ fn gen_direct_argv(rng: &mut Rng, fx: &Fixture, tags: &mut Vec<String>) -> Vec<S
         1 => format!(" {exe}"),
         _ => exe,
     };
+    if exe.trim() != exe {
+        tags.push("argv0-space".into());
+    }
     let base = exe.trim().rsplit('/').next().unwrap_or("").to_string();
     argv.push(exe);
     if SAFE_BINS.contains(&base.as_str()) && rng.chance(70) {
@@ -1025,6 +1028,9 @@ pub fn generate(seed: u64, id: u64, fx: &Fixture) -> Case {
     let (argv, raw) = gen_command_params(&mut rng, fx, &mut tags);
     let mut params = Map::new();
     params.insert("command".into(), json!(argv));
+    if raw.is_none() {
+        tags.push("raw-absent".into());
+    }
     if let Some(r) = raw {
         if r.trim() != r || r.is_empty() {
             tags.push("raw-untrimmed".into());

@@ -319,6 +319,9 @@ pub fn spec_cases(fx: &Fixture) -> Vec<Case> {
                     tags.push("raw-untrimmed".into());
                 }
             }
+            if params.get("rawCommand").is_none() {
+                tags.push("raw-absent".into());
+            }
             Case {
                 id: SPEC_ID_BASE + i as u64,
                 tags,
