@@ -1028,7 +1028,8 @@ pub fn generate(seed: u64, id: u64, fx: &Fixture) -> Case {
     let (argv, raw) = gen_command_params(&mut rng, fx, &mut tags);
     let mut params = Map::new();
     params.insert("command".into(), json!(argv));
-    if raw.is_none() {
+    // Official normalises an empty/blank rawCommand to "absent".
+    if raw.as_deref().is_none_or(|r| r.trim().is_empty()) {
         tags.push("raw-absent".into());
     }
     if let Some(r) = raw {
