@@ -221,7 +221,11 @@ fn classify<'k>(
     known.iter().find(|k| {
         k.anticipated == anticipated
             && (k.ours.is_empty() || k.ours.contains(&d.ours))
-            && (k.theirs.is_empty() || k.theirs.contains(&d.theirs))
+            && (k.theirs.is_empty()
+                || k.theirs.contains(&d.theirs)
+                || d.their_detail["alt"]["normalized"]
+                    .as_str()
+                    .is_some_and(|n| k.theirs.iter().any(|t| t == n)))
             && k.tags_all
                 .iter()
                 .all(|t| d.case.tags.iter().any(|x| x == t))
@@ -387,29 +391,47 @@ fn run_differential(node: &Path, pkg: &Path) {
         });
     }
 
-    // Counterfactuals, only for the differing cases: what official decides if the request
-    // names agent `main` (`alt.main`), if openclaw.json requests the conservative
-    // allowlist/on-miss policy (`alt.conservative`), or both (`alt.mainConservative`).
+    // Counterfactual, only for the differing cases: what official decides for the same request
+    // normalised along the documented input-side differences (`alt.normalized`): agent `main`
+    // when the request names none (D10), the conservative allowlist/on-miss request when
+    // openclaw.json is silent (D07), `sh -l -c X` sent as `sh -lc X` (D11), and rawCommand = the
+    // shell payload when a login-shell transport comes without one (D16).
     let mut stdin = writer.join().unwrap();
     stdin.flush().unwrap();
     let conservative = json!({"tools": {"exec": {"security": "allowlist", "ask": "on-miss"}}});
     let mut alt_queries: Vec<(usize, &'static str, Case)> = Vec::new();
     for (i, d) in diffs.iter().enumerate() {
-        let no_agent = d.case.tags.iter().any(|t| t == "agent-absent");
-        let no_config = d.case.config.is_none();
-        let mut with_main = d.case.clone();
-        with_main.params["agentId"] = json!("main");
-        if no_agent {
-            alt_queries.push((i, "main", with_main.clone()));
+        let mut c = d.case.clone();
+        let mut changed = false;
+        if d.case.tags.iter().any(|t| t == "agent-absent") {
+            c.params["agentId"] = json!("main");
+            changed = true;
         }
-        if no_config {
-            let mut c = d.case.clone();
+        if d.case.config.is_none() {
             c.config = Some(conservative.clone());
-            alt_queries.push((i, "conservative", c));
+            changed = true;
         }
-        if no_agent && no_config {
-            with_main.config = Some(conservative.clone());
-            alt_queries.push((i, "mainConservative", with_main));
+        let mut argv = c.params["command"].as_array().cloned().unwrap_or_default();
+        if argv.len() >= 4 && argv[1] == "-l" && argv[2] == "-c" {
+            argv.splice(1..3, [json!("-lc")]);
+            c.params["command"] = json!(argv);
+            changed = true;
+        }
+        // Login-shell transport with the payload last: bind it through rawCommand = payload.
+        let payload = argv
+            .iter()
+            .position(|v| v == "-lc")
+            .filter(|pos| pos + 2 == argv.len())
+            .and_then(|pos| argv.get(pos + 1))
+            .and_then(Value::as_str)
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_string);
+        if let Some(payload) = payload.filter(|p| c.params["rawCommand"].as_str() != Some(p)) {
+            c.params["rawCommand"] = json!(payload);
+            changed = true;
+        }
+        if changed {
+            alt_queries.push((i, "normalized", c));
         }
     }
     let alt_lines: Vec<String> = alt_queries
