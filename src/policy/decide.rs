@@ -10,6 +10,15 @@
 //! - An approval-bound run whose cwd/executable/operand checks fail is denied with reason
 //!   `approval-required` (as upstream does).
 //! - `needsScreenRecording` is denied *before* anything is persisted.
+//!
+//! Intentional differences from the official implementation (openclaw@2026.9.6, checked with
+//! `evaluateShellAllowlistWithAuthorization`):
+//! - A nested single-command shell (`sh:"bash -c ls"`) is not unwrapped: it needs an approval
+//!   (EA §19 case 86); 2026.9.6 unwraps it and matches `ls`.
+//! - A newline after a comment is rejected like any raw newline; 2026.9.6 treats it as a command
+//!   separator. Both are fail-closed relative to upstream.
+//! - Positional-carrier and nested-chain segments are reported as one segment with `nested`
+//!   details instead of being flattened.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -670,6 +679,39 @@ fn trusted_transport(
     trusted(&t.argv[0])
 }
 
+/// EA §4.2: a non-blank `rawCommand` (trimmed) must equal the canonical command text or the
+/// shell preview (trimmed payload, only without env-modifying wrappers and positional args).
+fn check_raw_command(
+    req: &RunRequest,
+    command_text: &str,
+    u0: &Unwrapped,
+    transport: Option<&Transport>,
+) -> Result<(), Value> {
+    let Some(raw) = req
+        .raw_command
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return Ok(());
+    };
+    let preview = transport.and_then(|t| {
+        let positional = t.argv[t.payload_index + 1..]
+            .iter()
+            .any(|a| !a.trim().is_empty());
+        (!u0.env_modifying && !positional).then(|| t.argv[t.payload_index].trim().to_string())
+    });
+    if raw == command_text || preview.as_deref() == Some(raw) {
+        return Ok(());
+    }
+    Err(serde_json::json!({
+        "code": "RAW_COMMAND_MISMATCH",
+        "rawCommand": raw,
+        "inferred": command_text,
+        "formattedArgv": command_text,
+    }))
+}
+
 /// The pure decision.
 pub fn decide(
     policy: &CompiledPolicy,
@@ -693,17 +735,8 @@ pub fn decide(
     if let Some(t) = &transport {
         d.shell_payload = Some(t.argv[t.payload_index].clone());
     }
-    if let Some(raw) = &req.raw_command {
-        let preview = transport.as_ref().and_then(|t| {
-            (!u0.env_modifying && t.payload_index + 1 == t.argv.len())
-                .then(|| t.argv[t.payload_index].trim().to_string())
-        });
-        if *raw != command_text && preview.as_deref() != Some(raw.as_str()) {
-            return d.invalid(
-                "rawCommand does not match command".into(),
-                Some(serde_json::json!({"code": "RAW_COMMAND_MISMATCH"})),
-            );
-        }
+    if let Err(details) = check_raw_command(req, &command_text, &u0, transport.as_ref()) {
+        return d.invalid("rawCommand does not match command".into(), Some(details));
     }
 
     // §9 approval binding.
@@ -1080,14 +1113,8 @@ pub fn prepare(
     let u0 = wrappers::unwrap(&req.argv);
     let transport = find_transport(&req.argv, &u0);
     let payload = transport.as_ref().map(|t| t.argv[t.payload_index].clone());
-    if let Some(raw) = &req.raw_command {
-        let preview = transport.as_ref().and_then(|t| {
-            (!u0.env_modifying && t.payload_index + 1 == t.argv.len())
-                .then(|| t.argv[t.payload_index].trim().to_string())
-        });
-        if *raw != command_text && preview.as_deref() != Some(raw.as_str()) {
-            return Err("rawCommand does not match command".into());
-        }
+    if check_raw_command(req, &command_text, &u0, transport.as_ref()).is_err() {
+        return Err("rawCommand does not match command".into());
     }
     env::check_assignments(&u0.env_assignment_keys)?;
     env::check_overrides(&req.env)?;

@@ -258,11 +258,12 @@ impl VirtualFs {
     }
 
     fn info(&self, p: &Path) -> Option<FileInfo> {
-        let ino = self
-            .nodes
-            .keys()
-            .position(|k| k == p)
-            .map_or(1_000_000 + p.as_os_str().len() as u64, |i| i as u64 + 2);
+        let ino = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
         let (kind, executable) = match self.nodes.get(p) {
             Some(VNode::File { executable, .. }) => (Kind::File, *executable),
             Some(VNode::Dir { .. }) => (Kind::Dir, false),

@@ -14,6 +14,9 @@
 
 use std::path::Path;
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
@@ -47,14 +50,80 @@ pub struct CompiledEntry {
 }
 
 /// A compiled allowlist (`*` entries first, then the agent's).
+///
+/// Literal patterns live in hash maps; wildcard patterns are bucketed by their literal directory
+/// prefix (the text before the first wildcard, cut at the last `/`). A target only consults the
+/// buckets of its own ancestor directories, and each bucket's `GlobSet` is built on first use, so
+/// compiling stays cheap and deciding never scans unrelated patterns.
 #[derive(Debug, Clone)]
 pub struct CompiledAllowlist {
     pub entries: Vec<CompiledEntry>,
-    path_set: GlobSet,
-    path_map: Vec<usize>,
-    base_set: GlobSet,
-    base_map: Vec<usize>,
+    paths: Table,
+    bases: Table,
     wildcard: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Table {
+    exact: HashMap<String, usize>,
+    buckets: HashMap<String, Arc<Bucket>>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    globs: Vec<(globset::Glob, usize)>,
+    set: OnceLock<(GlobSet, Vec<usize>)>,
+}
+
+impl Bucket {
+    fn set(&self) -> &(GlobSet, Vec<usize>) {
+        self.set.get_or_init(|| {
+            let mut b = GlobSetBuilder::new();
+            let mut map = Vec::with_capacity(self.globs.len());
+            for (g, idx) in &self.globs {
+                b.add(g.clone());
+                map.push(*idx);
+            }
+            (b.build().unwrap_or_else(|_| GlobSet::empty()), map)
+        })
+    }
+}
+
+impl Table {
+    fn add_exact(&mut self, lit: String, idx: usize) {
+        self.exact.entry(lit).or_insert(idx);
+    }
+    fn add_glob(&mut self, prefix: String, g: globset::Glob, idx: usize) {
+        let b = self.buckets.entry(prefix).or_default();
+        if let Some(b) = Arc::get_mut(b) {
+            b.globs.push((g, idx));
+        }
+    }
+    fn first_match(&self, target: &str) -> Option<usize> {
+        let mut best = self.exact.get(target).copied();
+        if self.buckets.is_empty() {
+            return best;
+        }
+        let mut consider = |key: &str| {
+            if let Some(bucket) = self.buckets.get(key) {
+                let (set, map) = bucket.set();
+                for gi in set.matches(target) {
+                    if let Some(&e) = map.get(gi)
+                        && best.is_none_or(|b| e < b)
+                    {
+                        best = Some(e);
+                    }
+                }
+            }
+        };
+        consider("");
+        for (i, c) in target.char_indices() {
+            if c == '/' {
+                consider(&target[..=i]);
+            }
+        }
+        best
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +168,31 @@ fn escape_into(s: &mut String, c: char) {
         s.push('\\');
     }
     s.push(c);
+}
+
+/// The pattern without wildcards, if it has none.
+fn literal_text(toks: &[Tok]) -> Option<String> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Literal text before the first wildcard, cut after its last `/` (bucket key).
+fn dir_prefix(toks: &[Tok]) -> String {
+    let lit: String = toks
+        .iter()
+        .map_while(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    match lit.rfind('/') {
+        Some(i) => lit[..=i].to_string(),
+        None => String::new(),
+    }
 }
 
 /// Translate one pattern into the globset globs whose union is its language.
@@ -167,10 +261,8 @@ impl CompiledAllowlist {
     /// Compile entries in order. Never fails: an uncompilable entry becomes [`EntryKind::Inert`].
     pub fn compile(sources: &[EntrySource<'_>], home: Option<&Path>) -> Self {
         let mut entries = Vec::with_capacity(sources.len());
-        let mut pb = GlobSetBuilder::new();
-        let mut path_map = Vec::new();
-        let mut bb = GlobSetBuilder::new();
-        let mut base_map = Vec::new();
+        let mut paths = Table::default();
+        let mut bases = Table::default();
         let mut wildcard = None;
         for (agent, index, pattern, has_arg) in sources {
             let pattern = pattern.trim();
@@ -196,43 +288,51 @@ impl CompiledAllowlist {
                 } else {
                     Some(pattern.to_string())
                 };
+                let table = if path { &mut paths } else { &mut bases };
                 match expanded {
                     None => e.note = Some("`~` pattern but no home directory".into()),
-                    Some(exp) => match pattern_to_globs(&exp).and_then(|gs| {
-                        gs.iter()
-                            .map(|g| build_glob(g))
-                            .collect::<Result<Vec<_>, _>>()
-                    }) {
-                        Err(msg) => e.note = Some(msg),
-                        Ok(globs) => {
-                            for g in globs {
-                                if path {
-                                    pb.add(g);
-                                    path_map.push(idx);
-                                } else {
-                                    bb.add(g);
-                                    base_map.push(idx);
-                                }
-                            }
+                    Some(exp) => {
+                        let toks = tokenize(&exp);
+                        if let Some(lit) = literal_text(&toks) {
+                            table.add_exact(lit, idx);
                             e.kind = if path {
                                 EntryKind::Path
                             } else {
                                 EntryKind::Basename
                             };
+                        } else {
+                            match pattern_to_globs(&exp).and_then(|gs| {
+                                gs.iter()
+                                    .map(|g| build_glob(g))
+                                    .collect::<Result<Vec<_>, _>>()
+                            }) {
+                                Err(msg) => e.note = Some(msg),
+                                Ok(globs) => {
+                                    let prefix = if path {
+                                        dir_prefix(&toks)
+                                    } else {
+                                        String::new()
+                                    };
+                                    for g in globs {
+                                        table.add_glob(prefix.clone(), g, idx);
+                                    }
+                                    e.kind = if path {
+                                        EntryKind::Path
+                                    } else {
+                                        EntryKind::Basename
+                                    };
+                                }
+                            }
                         }
-                    },
+                    }
                 }
             }
             entries.push(e);
         }
-        let path_set = pb.build().unwrap_or_else(|_| GlobSet::empty());
-        let base_set = bb.build().unwrap_or_else(|_| GlobSet::empty());
         Self {
             entries,
-            path_set,
-            path_map,
-            base_set,
-            base_map,
+            paths,
+            bases,
             wildcard,
         }
     }
@@ -246,23 +346,17 @@ impl CompiledAllowlist {
         basename: &str,
     ) -> Option<usize> {
         let mut best = self.wildcard;
-        let mut consider = |i: usize| {
-            if best.is_none_or(|b| i < b) {
+        let mut consider = |i: Option<usize>| {
+            if let Some(i) = i
+                && best.is_none_or(|b| i < b)
+            {
                 best = Some(i);
             }
         };
         if let Some(tp) = trust_path {
-            for gi in self.path_set.matches(tp) {
-                if let Some(&e) = self.path_map.get(gi) {
-                    consider(e);
-                }
-            }
+            consider(self.match_path(tp));
             if bare_token {
-                for gi in self.base_set.matches(basename) {
-                    if let Some(&e) = self.base_map.get(gi) {
-                        consider(e);
-                    }
-                }
+                consider(self.bases.first_match(basename));
             }
         }
         best
@@ -270,11 +364,9 @@ impl CompiledAllowlist {
 
     /// First path-pattern entry matching `path` (script operands).
     pub fn match_path(&self, path: &Path) -> Option<usize> {
-        self.path_set
-            .matches(path)
-            .into_iter()
-            .filter_map(|gi| self.path_map.get(gi).copied())
-            .min()
+        // Non-UTF-8 paths cannot match a (UTF-8) pattern except through `*`-free bytes; treat
+        // them as unmatched (fail closed).
+        self.paths.first_match(path.to_str()?)
     }
 
     /// Is there a bare `*` entry?

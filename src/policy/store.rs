@@ -215,7 +215,25 @@ impl ApprovalsFile {
 
     /// Canonical bytes: 2-space pretty JSON plus a trailing newline.
     pub fn to_canonical_string(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.to_value()).unwrap_or_else(|_| "{}".into());
+        #[derive(Serialize)]
+        struct Ordered {
+            version: u8,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            socket: Option<Value>,
+            defaults: Value,
+            agents: Value,
+            #[serde(rename = "managedDefaults", skip_serializing_if = "Option::is_none")]
+            managed_defaults: Option<Value>,
+        }
+        let mut v = self.to_value();
+        let ordered = Ordered {
+            version: 1,
+            socket: v.get_mut("socket").map(Value::take),
+            defaults: v.get_mut("defaults").map(Value::take).unwrap_or_default(),
+            agents: v.get_mut("agents").map(Value::take).unwrap_or_default(),
+            managed_defaults: v.get_mut("managedDefaults").map(Value::take),
+        };
+        let mut s = serde_json::to_string_pretty(&ordered).unwrap_or_else(|_| "{}".into());
         s.push('\n');
         s
     }

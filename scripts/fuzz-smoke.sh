@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run every cargo-fuzz target in fuzz/fuzz_targets for N seconds (default 30).
+# Uses `cargo +nightly fuzz` when a nightly toolchain exists, else stable with RUSTC_BOOTSTRAP=1.
+# Installs cargo-fuzz if missing. Exits non-zero if any target crashes.
+set -euo pipefail
+
+secs="${1:-30}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz-smoke: installing cargo-fuzz" >&2
+    cargo install cargo-fuzz --locked
+fi
+
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+    fuzz=(cargo +nightly fuzz)
+else
+    export RUSTC_BOOTSTRAP=1
+    fuzz=(cargo fuzz)
+fi
+
+status=0
+for target_file in fuzz/fuzz_targets/*.rs; do
+    target="$(basename "$target_file" .rs)"
+    echo "fuzz-smoke: ${target} for ${secs}s" >&2
+    if ! "${fuzz[@]}" run "$target" -- -max_total_time="$secs" -rss_limit_mb=4096; then
+        echo "fuzz-smoke: ${target} FAILED (see fuzz/artifacts/${target}/)" >&2
+        status=1
+    fi
+done
+exit "$status"

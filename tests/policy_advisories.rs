@@ -1,0 +1,327 @@
+//! EA §18: every advisory / hardening change pinned as a named regression test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod policy_common;
+
+use openclaw_node::policy::analysis::shell::{ShellError, analyze};
+use openclaw_node::policy::decide::{Outcome, prepare};
+use openclaw_node::policy::plan::RunRequest;
+use policy_common::*;
+use serde_json::json;
+
+/// See: openclaw/openclaw issue #8682.
+#[test]
+fn advisory_issue_8682_approved_flag_alone_does_not_bypass() {
+    let w = world("allowlist", "off").al(&[]);
+    let mut r = argv(&["/usr/bin/id"]);
+    r.approved = true;
+    let d = w.decide(&r);
+    assert_eq!(d.outcome, Outcome::Invalid);
+    assert_eq!(
+        d.message,
+        "explicit approval requires matching systemRunPlan"
+    );
+    let mut r = argv(&["/usr/bin/id"]);
+    r.approval_decision = openclaw_node::policy::types::ApprovalDecision::parse("allow-always");
+    assert_eq!(w.outcome(&r), "invalid");
+    // A malformed plan is reported as such.
+    let mut r = argv(&["/usr/bin/id"]);
+    r.approved = true;
+    r.plan = Some(json!({"argv": "nope"}));
+    assert_eq!(w.decide(&r).message, "systemRunPlan invalid");
+    // Unknown decisions are treated as absent: a normal miss.
+    let p = openclaw_node::policy::plan::decode(
+        &json!({"command": ["/usr/bin/id"], "approvalDecision": "allow-forever"}),
+    )
+    .unwrap();
+    assert_eq!(w.outcome(&p), "miss");
+}
+
+/// GHSA-xvhf-x56f-2hpp / CVE-2026-28463.
+#[test]
+fn advisory_cve_2026_28463_safe_bin_argv_literalised() {
+    let w = world("allowlist", "off").al(&[]);
+    let d = w.decide(&sh("head -c 16"));
+    assert!(
+        d.exec_argv[2].ends_with("'/usr/bin/head' '-c' '16'"),
+        "{:?}",
+        d.exec_argv
+    );
+    for p in [
+        "head *",
+        "head -n $N",
+        "head ~/x",
+        "head -c ${HOME}",
+        "tail -n [0-9]",
+    ] {
+        assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+    }
+}
+
+/// CVE-2026-28460: backslash-newline line continuation.
+#[test]
+fn advisory_cve_2026_28460_backslash_newline() {
+    for p in [
+        "echo a\\\nb",
+        "echo a\\\r\nb",
+        "echo a\\\rb",
+        "rg x | he\\\nad",
+        "echo 'x\\\ny'",
+    ] {
+        assert_eq!(
+            analyze(p).unwrap_err(),
+            ShellError::LineContinuation,
+            "{p:?}"
+        );
+    }
+    let w = world("allowlist", "off").al(&["/usr/bin/echo"]);
+    assert_eq!(w.outcome(&sh("echo ok\\\n; id")), "miss");
+}
+
+/// CVE-2026-28363: GNU long-option abbreviations.
+#[test]
+fn advisory_cve_2026_28363_long_option_abbreviations() {
+    let w = world("allowlist", "off").al(&[]).safe_bin("sort");
+    for p in [
+        "sort --compress-prog=sh",
+        "sort --compress=sh",
+        "sort --files0=x",
+        "sort --out=/tmp/x",
+        "sort --f=1",
+        "sort --nonexistent",
+        "wc --files0-fro=x",
+        "wc --files=x",
+    ] {
+        assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+    }
+    assert_eq!(w.outcome(&sh("sort --rev")), "allow");
+}
+
+/// GHSA-796m-2973-wc5q: semantic dispatch wrappers.
+#[test]
+fn advisory_ghsa_796m_2973_wc5q_semantic_wrappers() {
+    let w = world("allowlist", "off").al(&["/usr/bin/id", "/usr/bin/env"]);
+    for a in [
+        vec!["env", "-S", "id"],
+        vec!["env", "FOO=1", "id"],
+        vec!["env", "-i", "id"],
+        vec!["env", "-u", "HOME", "id"],
+        vec!["env", "-C", "/tmp", "id"],
+        vec!["env", "--", "-i", "id"],
+    ] {
+        assert_eq!(w.outcome(&argv(&a)), "miss", "{a:?}");
+    }
+    // Executed argv == analysed argv.
+    let d = w.decide(&argv(&["env", "id", "-u"]));
+    assert_eq!(d.exec_argv, vec!["/usr/bin/id", "-u"]);
+    assert_eq!(d.segments[0].effective_argv, vec!["id", "-u"]);
+}
+
+/// CVE-2026-32065: trailing-space argv0.
+#[test]
+fn advisory_cve_2026_32065_trailing_space_argv0() {
+    let mut r = argv(&["rg ", "-n"]);
+    r.raw_command = Some("rg -n".into());
+    assert_eq!(world("full", "off").outcome(&r), "invalid");
+    // Without rawCommand the exact token is resolved: it is not `rg`.
+    let w = world("allowlist", "off").al(&["/usr/bin/rg"]);
+    assert_eq!(w.outcome(&argv(&["rg ", "-n"])), "miss");
+    let mut r = argv(&["rg ", "-n"]);
+    r.raw_command = Some("\"rg \" -n".into());
+    assert_eq!(w.outcome(&r), "miss");
+}
+
+/// GHSA-hjvp-qhm6-wrh2: approvals bind argv, cwd, agent and session.
+#[test]
+fn advisory_ghsa_hjvp_qhm6_wrh2_plan_binding() {
+    let w = world("allowlist", "on-miss").al(&[]);
+    let base = plan_for(&["/usr/bin/id"], Some("/home/u"));
+    let ok = {
+        let mut r = bind(&argv(&["/usr/bin/id"]), base.clone(), "allow-once");
+        r.cwd = Some("/home/u".into());
+        r
+    };
+    assert_eq!(w.outcome(&ok), "allow");
+    let mut r = ok.clone();
+    r.cwd = Some("/tmp".into());
+    assert_eq!(w.outcome(&r), "invalid", "cwd");
+    let mut r = ok.clone();
+    r.agent_id = Some("ops".into());
+    assert_eq!(w.outcome(&r), "invalid", "agent");
+    let mut p = base.clone();
+    p["sessionKey"] = json!("s1");
+    let mut r = bind(&argv(&["/usr/bin/id"]), p, "allow-once");
+    r.cwd = Some("/home/u".into());
+    r.session_key = Some("s2".into());
+    assert_eq!(w.outcome(&r), "invalid", "session");
+    let mut p = base;
+    p["commandText"] = json!("id");
+    let mut r = bind(&argv(&["/usr/bin/id"]), p, "allow-once");
+    r.cwd = Some("/home/u".into());
+    assert_eq!(w.outcome(&r), "invalid", "commandText");
+}
+
+/// 2026-03-11: fail closed on unbound interpreter approvals.
+#[test]
+fn advisory_2026_03_11_fail_closed_interpreter_approvals() {
+    let mut w = world("allowlist", "on-miss");
+    w.fs.add_exe("/usr/bin/npx");
+    for a in [
+        vec!["python3", "-m", "http.server"],
+        vec!["node", "-r", "x", "y.js"],
+        vec!["npx", "cowsay"],
+        vec!["python3"],
+    ] {
+        let err = prepare(&argv(&a), &w.requested, PATH, &w.fs).unwrap_err();
+        assert_eq!(
+            err, "SYSTEM_RUN_DENIED: approval cannot safely bind this interpreter/runtime command",
+            "{a:?}"
+        );
+    }
+    let err = prepare(&argv(&["python3", "missing.py"]), &w.requested, PATH, &w.fs).unwrap_err();
+    assert_eq!(
+        err,
+        "SYSTEM_RUN_DENIED: approval requires an existing script operand"
+    );
+}
+
+/// PR #43798 / GHSA-f8r2-vg7x-gh8m.
+#[test]
+fn advisory_ghsa_f8r2_vg7x_gh8m_case_and_question_mark() {
+    assert_eq!(
+        world("allowlist", "off")
+            .al(&["/USR/BIN/RG"])
+            .outcome(&argv(&["rg"])),
+        "miss"
+    );
+    assert_eq!(
+        world("allowlist", "off")
+            .al(&["/usr/bin?rg"])
+            .outcome(&argv(&["rg"])),
+        "miss"
+    );
+    assert_eq!(
+        world("allowlist", "off")
+            .al(&["/usr/bin/?g"])
+            .outcome(&argv(&["rg"])),
+        "allow"
+    );
+    assert_eq!(
+        world("allowlist", "off")
+            .al(&["/usr/bin/Rg"])
+            .outcome(&argv(&["rg"])),
+        "miss"
+    );
+}
+
+/// CVE-2026-41380: allow-always persists inner executables, never wrappers.
+#[test]
+fn advisory_cve_2026_41380_allow_always_inner_executable() {
+    let w = world("allowlist", "on-miss").al(&[]);
+    let always = |a: &[&str]| {
+        let r = bind(&argv(a), plan_for(a, None), "allow-always");
+        w.decide(&r)
+    };
+    let d = always(&["nice", "-n", "5", "/usr/bin/id"]);
+    assert_eq!(d.outcome, Outcome::Allow, "{}", d.message);
+    assert_eq!(d.persist_patterns, vec!["/usr/bin/id"]);
+    let d = always(&["sudo", "/usr/bin/id"]);
+    assert!(d.persist_patterns.is_empty(), "{:?}", d.persist_patterns);
+    let d = always(&["env", "FOO=1", "/usr/bin/id"]);
+    assert!(d.persist_patterns.is_empty());
+    let d = always(&["/bin/sh", "-lc", "id && rg x"]);
+    assert_eq!(d.persist_patterns, vec!["/usr/bin/id", "/usr/bin/rg"]);
+    assert!(!d.persist_patterns.iter().any(|p| p.ends_with("/sh")));
+    let d = always(&["/bin/sh", "-lc", "sh -c 'id'"]);
+    assert_eq!(d.persist_patterns, vec!["/usr/bin/id"]);
+}
+
+/// GHSA-65rx-fvh6-r4h2 / CVE-2026-44115.
+#[test]
+fn advisory_ghsa_65rx_fvh6_r4h2_unquoted_heredoc() {
+    for body in [
+        "$(id)",
+        "`id`",
+        "${HOME}",
+        "$HOME",
+        "$?",
+        "$$",
+        "$1",
+        "$@",
+        "x $(id) y",
+    ] {
+        let p = format!("/usr/bin/cat <<EOF\n{body}\nEOF");
+        assert_eq!(
+            analyze(&p).unwrap_err(),
+            ShellError::HeredocExpansion,
+            "{p:?}"
+        );
+        let q = format!("/usr/bin/cat <<'EOF'\n{body}\nEOF");
+        assert!(analyze(&q).is_ok(), "{q:?}");
+    }
+    assert!(analyze("/usr/bin/cat <<EOF\nprice \\$5\nEOF").is_ok());
+    assert!(analyze("/usr/bin/cat <<-EOF\n\tplain\n\tEOF").is_ok());
+    // Text after the heredoc body is another command line: rejected.
+    assert!(analyze("/usr/bin/cat <<'EOF'\nx\nEOF\nid").is_err());
+}
+
+/// PR #21733: safe-bin trust dirs are never derived from PATH.
+#[test]
+fn advisory_pr_21733_safe_bin_dirs_not_from_path() {
+    let mut w = world("allowlist", "off").al(&[]);
+    w.fs.add_exe("/home/u/bin/head");
+    w.path = "/home/u/bin:/usr/bin:/bin".into();
+    assert_eq!(w.outcome(&sh("head -n 1")), "miss");
+    let cfg = openclaw_node::policy::safe_bins::SafeBinConfig::new(
+        None,
+        None,
+        Some(&json!([
+            "/usr/local/bin",
+            "/home/u/bin",
+            "relative",
+            "/opt/trusted"
+        ])),
+    );
+    assert!(
+        !cfg.trusted_dirs
+            .iter()
+            .any(|d| d.starts_with("/usr/local/bin"))
+    );
+    assert!(!cfg.trusted_dirs.iter().any(|d| d.starts_with("/home")));
+    assert!(
+        cfg.trusted_dirs
+            .iter()
+            .any(|d| d == std::path::Path::new("/opt/trusted"))
+    );
+}
+
+/// #71315: bare-name patterns match only PATH-invoked basenames.
+#[test]
+fn advisory_71315_bare_names_only_for_path_tokens() {
+    let mut w = world("allowlist", "off").al(&["rg"]);
+    w.fs.add_exe("/home/u/rg");
+    assert_eq!(w.outcome(&argv(&["rg"])), "allow");
+    assert_eq!(w.outcome(&argv(&["./rg"])), "miss");
+    assert_eq!(w.outcome(&argv(&["/home/u/rg"])), "miss");
+    assert_eq!(w.outcome(&argv(&["/usr/bin/rg"])), "miss");
+}
+
+/// PR #62401: `/bin/sh -lc` is a transparent transport; `cmd.exe /c` is not.
+#[test]
+fn advisory_pr_62401_sh_lc_transport_transparent() {
+    let w = world("allowlist", "off").al(&["/usr/bin/rg"]);
+    let d = w.decide(&sh("rg x"));
+    assert!(d.transport);
+    assert_eq!(d.outcome, Outcome::Allow);
+    assert_eq!(w.outcome(&argv(&["bash", "-c", "rg x"])), "allow");
+    assert_eq!(
+        w.outcome(&argv(&["env", "/bin/sh", "-lc", "rg x"])),
+        "allow"
+    );
+    let mut w2 = world("allowlist", "off").al(&["/usr/bin/cmd.exe", "*"]);
+    w2.fs.add_exe("/usr/bin/cmd.exe");
+    assert_eq!(
+        w2.outcome(&RunRequest::argv(&["cmd.exe", "/d", "/s", "/c", "rg x"])),
+        "miss"
+    );
+}
