@@ -51,15 +51,18 @@ pub fn absolutize(token: &str, cwd: &Path, home: Option<&Path>) -> PathBuf {
     }
 }
 
-fn is_exec_file(fs: &dyn FsView, p: &Path) -> bool {
-    fs.stat(p)
-        .is_some_and(|i| i.kind == Kind::File && i.executable)
+/// `Some(realpath)` when `p` is a regular executable file.
+fn exec_file(fs: &dyn FsView, p: &Path) -> Option<PathBuf> {
+    fs.stat_real(p)
+        .filter(|(i, _)| i.kind == Kind::File && i.executable)
+        .map(|(_, real)| real)
 }
 
 /// Resolve argv0. `cwd` must be absolute; `path_env` is the node PATH.
 pub fn resolve(token: &str, cwd: &Path, path_env: &str, fs: &dyn FsView) -> Resolution {
     let bare = !token.contains(['/', '\\']) && !token.starts_with('~');
     let mut resolved = None;
+    let mut real_path = None;
     if token.is_empty() || token.contains('\0') {
         // Nothing to resolve.
     } else if bare {
@@ -69,19 +72,20 @@ pub fn resolve(token: &str, cwd: &Path, path_env: &str, fs: &dyn FsView) -> Reso
                 continue;
             }
             let cand = normalize(&Path::new(dir).join(token));
-            if is_exec_file(fs, &cand) {
+            if let Some(real) = exec_file(fs, &cand) {
                 resolved = Some(cand);
+                real_path = Some(real);
                 break;
             }
         }
     } else {
         let home = fs.home();
         let p = absolutize(token, cwd, home.as_deref());
-        if is_exec_file(fs, &p) {
+        if let Some(real) = exec_file(fs, &p) {
             resolved = Some(p);
+            real_path = Some(real);
         }
     }
-    let real_path = resolved.as_ref().and_then(|p| fs.realpath(p));
     let executable_name = resolved
         .as_ref()
         .and_then(|p| p.file_name())

@@ -2,7 +2,7 @@
 //! in-memory tree) for tests, benches and fuzzing. Deciding is a pure function of
 //! (compiled policy, request, filesystem view).
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 /// What `stat`/`lstat` report.
@@ -32,6 +32,10 @@ pub trait FsView: Send + Sync + std::fmt::Debug {
     fn lstat(&self, path: &Path) -> Option<FileInfo>;
     /// `realpath`.
     fn realpath(&self, path: &Path) -> Option<PathBuf>;
+    /// `stat` + `realpath` in one call (implementations may share the lookup).
+    fn stat_real(&self, path: &Path) -> Option<(FileInfo, PathBuf)> {
+        Some((self.stat(path)?, self.realpath(path)?))
+    }
     /// Whole file content (for operand hashing).
     fn read(&self, path: &Path) -> Option<Vec<u8>>;
     /// Whether the node user can write into `dir`.
@@ -131,25 +135,38 @@ pub enum VNode {
     Symlink(PathBuf),
 }
 
-/// An in-memory filesystem for tests. Parent directories are implicit.
+/// An in-memory filesystem for tests, benches and fuzzing. Parent directories are implicit.
+/// Paths are kept as normalised strings so lookups are cheap.
 #[derive(Debug, Clone, Default)]
 pub struct VirtualFs {
-    nodes: BTreeMap<PathBuf, VNode>,
+    nodes: HashMap<String, VNode>,
+    /// Every ancestor directory of a node (implicit directories).
+    dirs: HashSet<String>,
     home: Option<PathBuf>,
     cwd: PathBuf,
+}
+
+fn ancestors_of(p: &str) -> impl Iterator<Item = &str> {
+    p.char_indices()
+        .filter(|&(i, c)| c == '/' && i > 0)
+        .map(move |(i, _)| &p[..i])
+        .chain(std::iter::once("/"))
 }
 
 impl VirtualFs {
     pub fn new() -> Self {
         Self {
-            nodes: BTreeMap::new(),
+            nodes: HashMap::new(),
+            dirs: HashSet::new(),
             home: Some(PathBuf::from("/home/u")),
             cwd: PathBuf::from("/home/u"),
         }
     }
 
     /// The §19 conventions: PATH `/usr/bin:/bin`; `/usr/bin/{rg,jq,python3,env,head,tail,tr,wc,
-    /// cut,sort,grep,id,echo,cat,touch,timeout,nice,sudo}`, `/bin/sh`, `/bin/bash` executables.
+    /// cut,sort,grep,id,echo,cat,touch,timeout,nice,sudo}`, `/bin/sh`, `/bin/bash` executables
+    /// (plus a few more used by tests: `true`, `rm`, `sleep`, `busybox`, `nohup`, `awk`, `node`,
+    /// `tsx`, `curl`, `/bin/echo`).
     pub fn conventions() -> Self {
         let mut fs = Self::new();
         for b in [
@@ -176,19 +193,28 @@ impl VirtualFs {
         self.cwd = PathBuf::from(cwd);
     }
 
+    fn insert(&mut self, path: &str, node: VNode) {
+        let key = normalize(Path::new(path)).to_string_lossy().into_owned();
+        for a in ancestors_of(&key) {
+            self.dirs.insert(a.to_string());
+        }
+        self.nodes.insert(key, node);
+    }
+
     pub fn add_exe(&mut self, path: &str) {
-        self.nodes.insert(
-            PathBuf::from(path),
+        let content = format!("#!bin {path}").into_bytes();
+        self.insert(
+            path,
             VNode::File {
                 executable: true,
-                content: format!("#!bin {path}").into_bytes(),
+                content,
             },
         );
     }
 
     pub fn add_file(&mut self, path: &str, content: &[u8], executable: bool) {
-        self.nodes.insert(
-            PathBuf::from(path),
+        self.insert(
+            path,
             VNode::File {
                 executable,
                 content: content.to_vec(),
@@ -197,67 +223,87 @@ impl VirtualFs {
     }
 
     pub fn add_dir(&mut self, path: &str, writable: bool) {
-        self.nodes
-            .insert(PathBuf::from(path), VNode::Dir { writable });
+        self.insert(path, VNode::Dir { writable });
     }
 
     pub fn add_symlink(&mut self, path: &str, target: &str) {
-        self.nodes
-            .insert(PathBuf::from(path), VNode::Symlink(PathBuf::from(target)));
+        self.insert(path, VNode::Symlink(PathBuf::from(target)));
     }
 
     pub fn remove(&mut self, path: &str) {
-        let p = PathBuf::from(path);
-        self.nodes.retain(|k, _| !k.starts_with(&p));
+        let p = normalize(Path::new(path)).to_string_lossy().into_owned();
+        let prefix = format!("{p}/");
+        self.nodes.retain(|k, _| *k != p && !k.starts_with(&prefix));
+        let keys: Vec<String> = self.nodes.keys().cloned().collect();
+        self.dirs.clear();
+        for k in keys {
+            for a in ancestors_of(&k) {
+                self.dirs.insert(a.to_string());
+            }
+        }
     }
 
-    fn is_implicit_dir(&self, p: &Path) -> bool {
-        p == Path::new("/")
-            || self
-                .nodes
-                .range(p.to_path_buf()..)
-                .next()
-                .is_some_and(|(k, _)| k != p && k.starts_with(p))
+    fn exists(&self, p: &str) -> bool {
+        p == "/" || self.nodes.contains_key(p) || self.dirs.contains(p)
     }
 
     /// Resolve every symlink in `path`; `follow_last` decides the last component.
-    fn resolve(&self, path: &Path, follow_last: bool) -> Option<PathBuf> {
-        let mut todo: Vec<std::ffi::OsString> = normalize_components(path);
-        todo.reverse();
-        let mut cur = PathBuf::from("/");
+    fn resolve(&self, path: &Path, follow_last: bool) -> Option<String> {
+        let text = path.to_str()?;
+        // Pending components, in reverse order.
+        let mut todo: Vec<String> = text
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .rev()
+            .map(str::to_string)
+            .collect();
+        let mut cur = String::with_capacity(text.len() + 8);
         let mut hops = 0;
         while let Some(name) = todo.pop() {
             if name == ".." {
-                cur.pop();
+                match cur.rfind('/') {
+                    Some(i) => cur.truncate(i),
+                    None => cur.clear(),
+                }
                 continue;
             }
-            let next = cur.join(&name);
+            let base = cur.len();
+            cur.push('/');
+            cur.push_str(&name);
             let is_last = todo.is_empty();
-            match self.nodes.get(&next) {
+            match self.nodes.get(&cur) {
                 Some(VNode::Symlink(target)) if follow_last || !is_last => {
                     hops += 1;
                     if hops > 40 {
                         return None;
                     }
-                    let t = if target.is_absolute() {
-                        target.clone()
-                    } else {
-                        cur.join(target)
-                    };
-                    let mut comps = normalize_components_raw(&t);
-                    comps.reverse();
-                    todo.extend(comps);
-                    cur = PathBuf::from("/");
+                    cur.truncate(base);
+                    let t = target.to_str()?;
+                    if t.starts_with('/') {
+                        cur.clear();
+                    }
+                    todo.extend(
+                        t.split('/')
+                            .filter(|c| !c.is_empty() && *c != ".")
+                            .rev()
+                            .map(str::to_string),
+                    );
                 }
-                Some(_) => cur = next,
-                None if self.is_implicit_dir(&next) => cur = next,
+                Some(_) => {}
+                None if self.dirs.contains(&cur) => {}
                 None => return None,
             }
+        }
+        if cur.is_empty() {
+            cur.push('/');
         }
         Some(cur)
     }
 
-    fn info(&self, p: &Path) -> Option<FileInfo> {
+    fn info(&self, p: &str) -> Option<FileInfo> {
+        if !self.exists(p) {
+            return None;
+        }
         let ino = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -268,8 +314,7 @@ impl VirtualFs {
             Some(VNode::File { executable, .. }) => (Kind::File, *executable),
             Some(VNode::Dir { .. }) => (Kind::Dir, false),
             Some(VNode::Symlink(_)) => (Kind::Symlink, false),
-            None if self.is_implicit_dir(p) => (Kind::Dir, false),
-            None => return None,
+            None => (Kind::Dir, false),
         };
         Some(FileInfo {
             kind,
@@ -278,20 +323,6 @@ impl VirtualFs {
             ino,
         })
     }
-}
-
-fn normalize_components_raw(path: &Path) -> Vec<std::ffi::OsString> {
-    path.components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn normalize_components(path: &Path) -> Vec<std::ffi::OsString> {
-    normalize_components_raw(path)
 }
 
 impl FsView for VirtualFs {
@@ -305,7 +336,12 @@ impl FsView for VirtualFs {
     }
     fn realpath(&self, path: &Path) -> Option<PathBuf> {
         let real = self.resolve(path, true)?;
-        self.info(&real).map(|_| real)
+        self.exists(&real).then(|| PathBuf::from(real))
+    }
+    fn stat_real(&self, path: &Path) -> Option<(FileInfo, PathBuf)> {
+        let real = self.resolve(path, true)?;
+        let info = self.info(&real)?;
+        Some((info, PathBuf::from(real)))
     }
     fn read(&self, path: &Path) -> Option<Vec<u8>> {
         let real = self.resolve(path, true)?;
@@ -315,11 +351,8 @@ impl FsView for VirtualFs {
         }
     }
     fn writable(&self, dir: &Path) -> bool {
-        match self
-            .resolve(dir, true)
-            .and_then(|p| self.nodes.get(&p).cloned())
-        {
-            Some(VNode::Dir { writable }) => writable,
+        match self.resolve(dir, true).and_then(|p| self.nodes.get(&p)) {
+            Some(VNode::Dir { writable }) => *writable,
             _ => false,
         }
     }

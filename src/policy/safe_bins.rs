@@ -29,8 +29,24 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_string()).collect()
 }
 
-/// Built-in profile for a name.
+/// Built-in profile for a name (built once, then cloned from a table).
 pub fn builtin_profile(name: &str) -> Option<Profile> {
+    builtin_ref(name).cloned()
+}
+
+fn builtin_ref(name: &str) -> Option<&'static Profile> {
+    static TABLE: std::sync::OnceLock<BTreeMap<&'static str, Profile>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            ["head", "tail", "cut", "uniq", "tr", "wc", "grep", "sort"]
+                .into_iter()
+                .filter_map(|n| make_builtin(n).map(|p| (n, p)))
+                .collect()
+        })
+        .get(name)
+}
+
+fn make_builtin(name: &str) -> Option<Profile> {
     let p = |min, max, values: &[&str], bools: &[&str], denied: &[&str]| Profile {
         min_positional: min,
         max_positional: max,
@@ -370,17 +386,18 @@ impl SafeBinConfig {
         self
     }
 
-    fn profile(&self, name: &str) -> Option<Profile> {
-        if let Some(builtin) = builtin_profile(name) {
+    fn profile(&self, name: &str) -> Option<std::borrow::Cow<'_, Profile>> {
+        use std::borrow::Cow;
+        if let Some(builtin) = builtin_ref(name) {
             // A configured profile may only narrow: denied flags are merged in.
             if let Some(custom) = self.profiles.get(name) {
-                let mut p = builtin;
+                let mut p = builtin.clone();
                 p.denied_flags.extend(custom.denied_flags.iter().cloned());
-                return Some(p);
+                return Some(Cow::Owned(p));
             }
-            return Some(builtin);
+            return Some(Cow::Borrowed(builtin));
         }
-        self.profiles.get(name).cloned()
+        self.profiles.get(name).map(Cow::Borrowed)
     }
 
     /// Is this segment a safe-bin usage? `trust_path` is the realpath of the executable.
