@@ -43,6 +43,29 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// D07 counterfactual: when neither `tools.exec` nor the approvals file sets `security`/`ask`,
+/// openclaw-node falls back to the conservative `allowlist`/`on-miss` (host side) where the
+/// official host falls back to the requested `full`/`off`. Writing those values into the file's
+/// silent `defaults` gives the official resolver exactly our fallback. `None` when nothing
+/// changes (unparseable file, or both fields already set).
+fn conservative_host_fallback(raw: Option<&str>) -> Option<String> {
+    let mut file = match raw {
+        None => json!({"version": 1}),
+        Some(text) => serde_json::from_str::<Value>(text).ok()?,
+    };
+    let obj = file.as_object_mut()?;
+    let defaults = obj.entry("defaults").or_insert_with(|| json!({}));
+    let defaults = defaults.as_object_mut()?;
+    let mut changed = false;
+    for (key, value) in [("security", "allowlist"), ("ask", "on-miss")] {
+        if !defaults.contains_key(key) {
+            defaults.insert(key.to_string(), json!(value));
+            changed = true;
+        }
+    }
+    changed.then(|| file.to_string())
+}
+
 /// Where the official implementation lives: `(node binary, node_modules/openclaw dir)`.
 fn locate_official() -> Result<(PathBuf, PathBuf), String> {
     let lab = std::env::var_os("OCLAB_DIR")
@@ -393,12 +416,11 @@ fn run_differential(node: &Path, pkg: &Path) {
 
     // Counterfactual, only for the differing cases: what official decides for the same request
     // normalised along the documented input-side differences (`alt.normalized`): agent `main`
-    // when the request names none (D10), the conservative allowlist/on-miss request when
-    // openclaw.json is silent (D07), `sh -l -c X` sent as `sh -lc X` (D11), and rawCommand = the
+    // when the request names none (D10), the conservative allowlist/on-miss host fallback written
+    // into the approvals file's silent `defaults` when openclaw.json is silent too (D07), `sh -l -c X` sent as `sh -lc X` (D11), and rawCommand = the
     // shell payload when a login-shell transport comes without one (D16).
     let mut stdin = writer.join().unwrap();
     stdin.flush().unwrap();
-    let conservative = json!({"tools": {"exec": {"security": "allowlist", "ask": "on-miss"}}});
     let mut alt_queries: Vec<(usize, &'static str, Case)> = Vec::new();
     for (i, d) in diffs.iter().enumerate() {
         let mut c = d.case.clone();
@@ -408,8 +430,10 @@ fn run_differential(node: &Path, pkg: &Path) {
             changed = true;
         }
         if d.case.config.is_none() {
-            c.config = Some(conservative.clone());
-            changed = true;
+            if let Some(raw) = conservative_host_fallback(c.approvals_raw.as_deref()) {
+                c.approvals_raw = Some(raw);
+                changed = true;
+            }
         }
         let mut argv = c.params["command"].as_array().cloned().unwrap_or_default();
         if argv.len() >= 4 && argv[1] == "-l" && argv[2] == "-c" {

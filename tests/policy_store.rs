@@ -273,6 +273,26 @@ fn store_limit_entry_count() {
     assert!(err.contains("allowlist entries"), "{err}");
 }
 
+/// D08a (DIFFERENCES.md): an enum with surrounding whitespace on disk fails strict validation
+/// and the file fails closed, as the official host does; only a remote `set` is normalised.
+#[test]
+fn store_padded_enum_on_disk_fails_closed() {
+    let e = env();
+    std::fs::create_dir_all(&e.state).unwrap();
+    let raw = r#"{"version":1,"defaults":{"security":"full","ask":" on-miss "}}"#;
+    std::fs::write(&e.path, raw).unwrap();
+    let eng = engine(&e);
+    match eng.evaluate_run(&json!({"command": ["/usr/bin/true"]})) {
+        RunDecision::Denied { reason, .. } => assert_eq!(reason, "security=deny"),
+        other => panic!("{other:?}"),
+    }
+    let snap = Store::new(e.path.clone()).read_snapshot().unwrap();
+    match snap.status {
+        FileStatus::Invalid(m) => assert!(m.contains("defaults.ask"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn store_invalid_content_fails_closed_and_is_never_rewritten() {
     let e = env();

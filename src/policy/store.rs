@@ -447,20 +447,23 @@ fn parse_policy(
             }
         };
     let bad = |key: &str, v: &str| format!("{what}.{key} has invalid value {v:?}");
+    // On disk the enums must be exact literals (strict validation, EA §2.4): `" on-miss "` fails
+    // the file closed like `"FULL"`; a remote `set` is normalised instead (trimmed, §2.3 step 5).
+    let exact = |s: &str| strict != Strictness::Disk || s.trim() == s;
     if let Some(s) = enum_field("security", &mut extra)? {
-        p.security = Security::parse(&s);
+        p.security = Security::parse(&s).filter(|_| exact(&s));
         if p.security.is_none() && strict == Strictness::Disk {
             return Err(bad("security", &s));
         }
     }
     if let Some(s) = enum_field("ask", &mut extra)? {
-        p.ask = Ask::parse(&s);
+        p.ask = Ask::parse(&s).filter(|_| exact(&s));
         if p.ask.is_none() && strict == Strictness::Disk {
             return Err(bad("ask", &s));
         }
     }
     if let Some(s) = enum_field("askFallback", &mut extra)? {
-        p.ask_fallback = Security::parse(&s);
+        p.ask_fallback = Security::parse(&s).filter(|_| exact(&s));
         if p.ask_fallback.is_none() && strict == Strictness::Disk {
             return Err(bad("askFallback", &s));
         }
