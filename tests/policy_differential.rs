@@ -429,11 +429,11 @@ fn run_differential(node: &Path, pkg: &Path) {
             c.params["agentId"] = json!("main");
             changed = true;
         }
-        if d.case.config.is_none() {
-            if let Some(raw) = conservative_host_fallback(c.approvals_raw.as_deref()) {
-                c.approvals_raw = Some(raw);
-                changed = true;
-            }
+        if d.case.config.is_none()
+            && let Some(raw) = conservative_host_fallback(c.approvals_raw.as_deref())
+        {
+            c.approvals_raw = Some(raw);
+            changed = true;
         }
         let mut argv = c.params["command"].as_array().cloned().unwrap_or_default();
         if argv.len() >= 4 && argv[1] == "-l" && argv[2] == "-c" {
