@@ -92,3 +92,35 @@ fn exec_rejects_unknown_profile_and_empty_command() {
     let out = node(state.path()).args(["exec"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sandbox_check_reports_the_spawn_path() {
+    let state = tempfile::tempdir().unwrap();
+    let out = node(state.path())
+        .args(["sandbox", "check", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = v["kernel"]["spawnPath"].as_str().unwrap();
+    assert!(path == "clone3" || path == "fork", "{path}");
+    let notes = v["kernel"]["cgroup"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("spawn: ")),
+        "{notes:?}"
+    );
+    require(path == "clone3", "the clone3 spawn path");
+
+    std::fs::write(
+        state.path().join("node-host.json5"),
+        "{ sandbox: { useClone3: false } }",
+    )
+    .unwrap();
+    let out = node(state.path())
+        .args(["sandbox", "check", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernel"]["spawnPath"], "fork");
+}

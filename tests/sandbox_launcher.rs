@@ -271,3 +271,111 @@ fn child_runs_in_its_own_session_and_process_group() {
     assert_ne!(pgrp.to_string(), own_f[2], "own process group");
     assert_eq!(pgrp, sid, "session leader's group");
 }
+
+/// The exec'd program's own view of its cgroups: `(v2 path, v1 pids path)`.
+fn child_cgroups(l: &openclaw_node::sandbox::Launcher) -> (String, Option<String>) {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(l, req(&["/bin/cat", "/proc/self/cgroup"], d.path()));
+    assert_eq!(o.exit_code, Some(0), "{o:?}");
+    let v2 = o
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or_default()
+        .to_string();
+    let v1 = o.stdout.lines().find_map(|l| {
+        let mut it = l.splitn(3, ':');
+        let _id = it.next()?;
+        let ctrl = it.next()?;
+        ctrl.split(',')
+            .any(|c| c == "pids")
+            .then(|| it.next().unwrap_or_default().to_string())
+    });
+    (v2, v1)
+}
+
+fn assert_in_run_cgroups(l: &openclaw_node::sandbox::Launcher) {
+    let run_prefix = format!("/openclaw-node/run-{}-", std::process::id());
+    let (v2, v1) = child_cgroups(l);
+    assert!(v2.contains(&run_prefix), "v2 cgroup {v2:?}");
+    if l.support().cgroup.v1_pids_base.is_some() {
+        let v1 = v1.unwrap_or_default();
+        assert!(v1.contains(&run_prefix), "v1 pids cgroup {v1:?}");
+    }
+}
+
+/// Spawn performance: with a v2 run cgroup and clone3 available, children are created directly
+/// inside their run cgroup (`clone3(CLONE_INTO_CGROUP)`), not forked and migrated.
+#[test]
+fn spawn_clone3_child_starts_inside_its_run_cgroups() {
+    let l = semantics_launcher("{}");
+    if !require(
+        l.support().cgroup.v2_base.is_some() && l.support().clone3_into_cgroup,
+        "a writable cgroup v2 and clone3(CLONE_INTO_CGROUP)",
+    ) {
+        return;
+    }
+    assert_eq!(l.spawn_path(), "clone3");
+    assert_eq!(l.support().spawn_path, "clone3");
+    assert_in_run_cgroups(&l);
+    assert_eq!(
+        l.spawn_counts(),
+        (1, 0),
+        "the clone3 path created the child"
+    );
+}
+
+/// `useClone3: false` forces the fork + `pre_exec` path, which still joins the run cgroups
+/// before exec.
+#[test]
+fn spawn_fallback_fork_path_still_joins_run_cgroups() {
+    let l = semantics_launcher("{ useClone3: false }");
+    assert_eq!(l.spawn_path(), "fork");
+    assert_eq!(l.support().spawn_path, "fork");
+    if !require(
+        l.support().cgroup.v2_base.is_some(),
+        "a writable cgroup v2 (run cgroups)",
+    ) {
+        return;
+    }
+    assert_in_run_cgroups(&l);
+    assert_eq!(l.spawn_counts(), (0, 1), "the fork path created the child");
+}
+
+/// Both spawn paths run the same child setup and report the same results.
+#[test]
+fn spawn_paths_agree_on_results_and_errors() {
+    for cfg in ["{}", "{ useClone3: false }", "{ profile: 'off' }"] {
+        let l = semantics_launcher(cfg);
+        let d = tempfile::tempdir().unwrap();
+        let o = run(&l, sh("echo out; echo err >&2; exit 7", d.path()));
+        assert_eq!(o.exit_code, Some(7), "{cfg}: {o:?}");
+        assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("out\n", "err\n"));
+        let o = run(&l, req(&["no-such-program-openclaw"], d.path()));
+        let e = o.error.unwrap_or_default();
+        assert!(
+            e.starts_with("spawn no-such-program-openclaw failed: No such file or directory"),
+            "{cfg}: {e}"
+        );
+        let o = run(
+            &l,
+            sh("pwd; ls -l /proc/self/fd | grep -c -- '->'", d.path()),
+        );
+        let mut lines = o.stdout.lines();
+        assert_eq!(
+            lines.next().map(std::path::PathBuf::from),
+            Some(d.path().canonicalize().unwrap()),
+            "{cfg}: cwd"
+        );
+        let fds: usize = lines
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(99);
+        assert!(
+            fds <= 4,
+            "{cfg}: only fds 0-2 (+ ls' own dir fd) are open: {fds}"
+        );
+    }
+}

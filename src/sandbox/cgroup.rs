@@ -3,8 +3,15 @@
 //! v1 `pids` hierarchy (hybrid layouts: v1 controllers under `/sys/fs/cgroup/<name>`, v2 at
 //! `/sys/fs/cgroup/unified`). Runs live under `<own cgroup>/openclaw-node/run-<hostpid>-<n>`.
 //!
-//! The child joins by writing `0` to fds of `cgroup.procs` opened in the parent, before exec, so
-//! every descendant (double-forked, `setsid`'d) is inside.
+//! The child is in its run cgroups before exec, so every descendant (double-forked, `setsid`'d)
+//! is inside:
+//! - v2: created directly inside the run cgroup by `clone3(CLONE_INTO_CGROUP)` (no migration), or,
+//!   on the fallback path, by writing `0` to the run's `cgroup.procs` (a migration, which takes
+//!   the global `cgroup_threadgroup_rwsem` for write: one RCU grace period, 3-16 ms here);
+//! - v1 `pids`: the single-threaded child writes `0` to the run's `tasks` file. Moving only the
+//!   calling thread skips the global rwsem (Linux >= 5.18, "cgroup: Optimize single thread
+//!   migration"), ~20 µs instead of a grace period; as the child has exactly one thread this
+//!   moves the whole process.
 
 use std::fs::{self, OpenOptions};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -27,6 +34,8 @@ pub struct CgroupSupport {
     pub v2_pids: bool,
     /// Where v1 `pids` run cgroups are created.
     pub v1_pids_base: Option<PathBuf>,
+    /// cgroup2 is mounted with `favordynmods` (migrations are cheap there).
+    pub v2_favordynmods: bool,
     /// Why v2 / v1 pids are not usable (for `sandbox check`).
     pub notes: Vec<String>,
 }
@@ -130,15 +139,7 @@ pub fn detect() -> CgroupSupport {
                     }
                     cleanup_stale(&base);
                     s.v2_base = Some(base);
-                    if !m.super_opts.split(',').any(|o| o == "favordynmods") {
-                        s.notes.push(
-                            "joining a run cgroup costs one RCU grace period per spawn (often \
-                             1-4 ms on a busy machine); mounting cgroup2 with `favordynmods` \
-                             makes migrations cheap, `sandbox.useCgroups: false` avoids them \
-                             (process-group kill only)"
-                                .into(),
-                        );
-                    }
+                    s.v2_favordynmods = m.super_opts.split(',').any(|o| o == "favordynmods");
                 }
             }
         }
@@ -221,21 +222,38 @@ fn kill_listed(dir: &Path, sig: libc::c_int) -> usize {
 pub struct RunCgroup {
     v2: Option<PathBuf>,
     v1: Option<PathBuf>,
-    /// `cgroup.procs` fds (v2, v1) for the child to join; closed after spawn.
+    /// Join fds for the child: v2 `cgroup.procs`, v1 `tasks`; closed after spawn.
     fds: [Option<OwnedFd>; 2],
+    /// The v2 run cgroup directory (for `clone3(CLONE_INTO_CGROUP)`); closed after spawn.
+    v2_dir_fd: Option<OwnedFd>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn open_procs(dir: &Path) -> std::io::Result<OwnedFd> {
+fn open_join(dir: &Path, file: &str) -> std::io::Result<OwnedFd> {
     let f = OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
-        .open(dir.join("cgroup.procs"))?;
+        .open(dir.join(file))?;
     Ok(f.into())
 }
 
-fn make(base: &Path, name: &str, pids_max: Option<u64>) -> Result<(PathBuf, OwnedFd), String> {
+/// `O_RDONLY | O_DIRECTORY` (not `O_PATH`: `CLONE_INTO_CGROUP` needs a kernfs directory file).
+fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_DIRECTORY)
+        .open(dir)?;
+    Ok(f.into())
+}
+
+/// Create `base/name` (with `pids.max`) and open its join file (`cgroup.procs` or `tasks`).
+fn make(
+    base: &Path,
+    name: &str,
+    pids_max: Option<u64>,
+    join_file: &str,
+) -> Result<(PathBuf, OwnedFd), String> {
     let dir = base.join(name);
     fs::create_dir(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
     let res = (|| {
@@ -243,7 +261,8 @@ fn make(base: &Path, name: &str, pids_max: Option<u64>) -> Result<(PathBuf, Owne
             fs::write(dir.join("pids.max"), max.to_string())
                 .map_err(|e| format!("cannot set {}/pids.max: {e}", dir.display()))?;
         }
-        open_procs(&dir).map_err(|e| format!("cannot open {}/cgroup.procs: {e}", dir.display()))
+        open_join(&dir, join_file)
+            .map_err(|e| format!("cannot open {}/{join_file}: {e}", dir.display()))
     })();
     match res {
         Ok(fd) => Ok((dir, fd)),
@@ -266,22 +285,31 @@ impl RunCgroup {
             v2: None,
             v1: None,
             fds: [None, None],
+            v2_dir_fd: None,
         };
         if let Some(b) = &support.v2_base {
-            let (dir, fd) = make(b, &name, support.v2_pids.then_some(pids_max))?;
+            let (dir, fd) = make(
+                b,
+                &name,
+                support.v2_pids.then_some(pids_max),
+                "cgroup.procs",
+            )?;
+            me.v2_dir_fd =
+                Some(open_dir(&dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?);
             me.v2 = Some(dir);
             me.fds[0] = Some(fd);
         }
         if let (Some(b), false) = (&support.v1_pids_base, support.v2_pids) {
             // On error `me` is dropped, which removes the v2 directory again.
-            let (dir, fd) = make(b, &name, Some(pids_max))?;
+            let (dir, fd) = make(b, &name, Some(pids_max), "tasks")?;
             me.v1 = Some(dir);
             me.fds[1] = Some(fd);
         }
         Ok(me)
     }
 
-    /// Raw fds of `cgroup.procs` the child writes `0` to (valid until [`Self::close_fds`]).
+    /// Raw fds the child writes `0` to: v2 `cgroup.procs`, v1 `tasks` (valid until
+    /// [`Self::close_fds`]).
     pub fn procs_fds(&self) -> [RawFd; 2] {
         [
             self.fds[0].as_ref().map_or(-1, |f| f.as_raw_fd()),
@@ -289,9 +317,16 @@ impl RunCgroup {
         ]
     }
 
-    /// Close the `cgroup.procs` fds once the child is spawned (the directories stay).
+    /// The v2 run cgroup's directory fd for `clone3(CLONE_INTO_CGROUP)` (valid until
+    /// [`Self::close_fds`]).
+    pub fn v2_dir_fd(&self) -> Option<RawFd> {
+        self.v2_dir_fd.as_ref().map(|f| f.as_raw_fd())
+    }
+
+    /// Close the join fds once the child is spawned (the directories stay).
     pub fn close_fds(&mut self) {
         self.fds = [None, None];
+        self.v2_dir_fd = None;
     }
 
     /// Whether a v2 cgroup (complete tree kill) backs this run.
@@ -360,7 +395,8 @@ impl Drop for RunCgroup {
     }
 }
 
-/// Write `0` to a `cgroup.procs` fd: moves the calling process. Async-signal-safe.
+/// Write `0` to a `cgroup.procs` / `tasks` fd: moves the calling process / thread.
+/// Async-signal-safe.
 pub(crate) fn join_fd_raw(fd: RawFd) -> Result<(), i32> {
     if fd < 0 {
         return Ok(());

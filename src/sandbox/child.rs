@@ -1,8 +1,11 @@
-//! The forked child's path between `fork` and `execve` (`pre_exec`). Everything is computed in the
-//! parent; this code performs only raw, async-signal-safe syscalls and never allocates:
+//! The child's path between `fork`/`clone3` and `execve` (`pre_exec`, or [`super::spawn`]).
+//! Everything is computed in the parent; this code performs only raw, async-signal-safe syscalls
+//! and never allocates (and no glibc call that assumes glibc's own thread bookkeeping, which a
+//! raw `clone3` child does not reset):
 //!
 //! 1. `setsid` (new session and process group, no controlling tty),
-//! 2. join the run's cgroups (write `0` to `cgroup.procs` fds opened by the parent),
+//! 2. join the run's cgroups (write `0` to the v2 `cgroup.procs` / v1 `tasks` fds opened by the
+//!    parent; the v2 write is skipped when `clone3(CLONE_INTO_CGROUP)` already placed us),
 //! 3. mark every fd ≥ 3 close-on-exec (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`),
 //! 4. rlimits (`RLIMIT_CORE` 0 always, configured NPROC/NOFILE/FSIZE),
 //! 5. drop the capability bounding set and ambient set (needs `CAP_SETPCAP`, so before the uid
@@ -133,13 +136,17 @@ impl ChildSetup {
             }
         }
         if let Some((uid, gid)) = self.run_as {
+            // Raw syscalls, not the glibc wrappers: those broadcast the change to every thread
+            // glibc believes exists (SIGSETXID) and would wait forever for threads that do not
+            // exist in a child created by a raw `clone3`. The kernel calls change the calling
+            // thread, which is the whole (single-threaded) child.
             let groups = [gid as libc::gid_t];
             // SAFETY: setgroups(2) reads the one-element stack array.
-            check(unsafe { libc::setgroups(1, groups.as_ptr()) } as libc::c_long)?;
+            check(unsafe { libc::syscall(libc::SYS_setgroups, 1usize, groups.as_ptr()) })?;
             // SAFETY: integer arguments only.
-            check(unsafe { libc::setresgid(gid, gid, gid) } as libc::c_long)?;
+            check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
             // SAFETY: integer arguments only.
-            check(unsafe { libc::setresuid(uid, uid, uid) } as libc::c_long)?;
+            check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })?;
         }
         if self.drop_caps || self.run_as.is_some() {
             let mut header = CapHeader {

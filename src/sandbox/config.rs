@@ -16,6 +16,7 @@
 //!     maxFileSizeBytes: null,       // RLIMIT_FSIZE (null = inherit)
 //!     runAs: { uid: 65534, gid: 65534 }, // run children as this unprivileged user (host is root)
 //!     useCgroups: true,             // per-run cgroup: tree kill + pids bound (false: process group only)
+//!     useClone3: true,              // create children inside their cgroup with clone3 (false: fork + migrate)
 //!     agents: { ops: { profile: "strict" } }, // per-agent overrides
 //!   },
 //! }
@@ -82,6 +83,10 @@ pub struct SandboxConfig {
     /// `setsid` can then escape a timeout).
     #[serde(default)]
     pub use_cgroups: Option<bool>,
+    /// Create children directly inside their v2 run cgroup with `clone3(CLONE_INTO_CGROUP)`
+    /// (default true where the kernel offers it); `false` forces fork + `pre_exec` + migration.
+    #[serde(default)]
+    pub use_clone3: Option<bool>,
     /// Per-agent overrides, keyed by agent id.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentSandboxOverride>,

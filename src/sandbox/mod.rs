@@ -13,6 +13,7 @@
 //! - [`landlock`]: the per-run Landlock ruleset, built in the parent,
 //! - [`cgroup`]: per-run cgroups (v2 tree kill, pids bound on v1 or v2),
 //! - [`child`]: the allocation-free `pre_exec` path,
+//! - [`spawn`]: the `clone3(CLONE_INTO_CGROUP | CLONE_PIDFD)` spawn path (no cgroup migration),
 //! - [`output`]: the 200 000-byte combined capture and truncation marker,
 //! - [`probe`]: what this kernel can enforce (`openclaw-node sandbox check`),
 //! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline,
@@ -29,6 +30,7 @@ pub mod probe;
 pub mod profile;
 pub mod run;
 pub mod seccomp;
+pub mod spawn;
 #[doc(hidden)]
 pub mod try_syscall;
 
@@ -124,6 +126,17 @@ impl Launcher {
     /// The tree-kill mechanism runs will use (`"cgroup-v2"` or `"process-group"`).
     pub fn tree_kill_mechanism(&self) -> &'static str {
         self.inner.tree_kill_mechanism()
+    }
+
+    /// How children are created: `"clone3"` (directly inside the run's v2 cgroup) or `"fork"`
+    /// (fork + `pre_exec`, joining cgroups by migration).
+    pub fn spawn_path(&self) -> &'static str {
+        self.inner.spawn_path()
+    }
+
+    /// Number of children created so far by (`clone3`, `fork`).
+    pub fn spawn_counts(&self) -> (u64, u64) {
+        self.inner.spawn_counts()
     }
 
     /// Run to completion (or timeout / cancellation, which kill the whole tree).

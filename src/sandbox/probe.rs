@@ -24,6 +24,10 @@ pub struct KernelSupport {
     /// Unprivileged user namespaces appear enabled (sysctls).
     pub user_namespaces: bool,
     pub cgroup: CgroupSupport,
+    /// `clone3` with `CLONE_INTO_CGROUP` is available (Linux >= 5.7, not filtered).
+    pub clone3_into_cgroup: bool,
+    /// How the launcher creates children (`clone3` or `fork`; set by the launcher).
+    pub spawn_path: &'static str,
 }
 
 fn read_trim(path: &str) -> Option<String> {
@@ -63,6 +67,10 @@ impl KernelSupport {
             seccomp_actions,
             user_namespaces: userns_max > 0 && userns_clone && !apparmor_restrict,
             cgroup: cgroup::detect(),
+            clone3_into_cgroup: super::spawn::clone3_available(
+                &read_trim("/proc/sys/kernel/osrelease").unwrap_or_default(),
+            ),
+            spawn_path: "fork",
         }
     }
 
@@ -119,6 +127,8 @@ mod tests {
             seccomp_actions: Vec::new(),
             user_namespaces: false,
             cgroup: CgroupSupport::default(),
+            clone3_into_cgroup: false,
+            spawn_path: "fork",
         }
     }
 
