@@ -386,3 +386,28 @@ fn regression_fuzz_heredoc_then_comment_is_unterminated() {
     );
     assert!(analyze("cat <<EOF # c\nbody\nEOF").is_ok());
 }
+
+/// DIFFERENCES.md D28 (anchors §2.4 lesson 8): an allowlisted `find` or `xargs` must not allow
+/// the command it carries. `find -exec` is policy-blocked, so it misses even when `find` is
+/// allowlisted; plain `find` still matches its entry.
+#[test]
+fn regression_d28_find_exec_and_xargs_are_command_carriers() {
+    let mut w = world("allowlist", "off").al(&["/usr/bin/find", "/usr/bin/xargs"]);
+    w.fs.add_exe("/usr/bin/find");
+    w.fs.add_exe("/usr/bin/xargs");
+    assert_eq!(w.outcome(&sh("find . -name x")), "allow");
+    for p in [
+        "find . -exec id \\;",
+        "find . -execdir id {} +",
+        "find / -ok rm {} \\;",
+        "xargs",
+        "echo x | xargs",
+        "echo x | xargs id",
+    ] {
+        assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+    }
+    assert_eq!(
+        w.outcome(&argv(&["/usr/bin/find", ".", "-exec", "id", ";"])),
+        "miss"
+    );
+}

@@ -91,11 +91,22 @@ pub fn unwrap(argv: &[String]) -> Unwrapped {
             "sudo" | "doas" | "chrt" | "ionice" | "setsid" | "taskset" | "caffeinate"
             | "sandbox-exec" | "arch" | "xcrun" | "script" | "su" | "runuser" | "pkexec"
             | "unshare" | "nsenter" | "chroot" | "xargs" => {
-                if out.argv.len() > 1 || matches!(name.as_str(), "sudo" | "doas") {
+                // `xargs` even without arguments is a command carrier (it runs `echo`, or
+                // whatever a later token names): an allowlisted xargs never satisfies a segment.
+                if out.argv.len() > 1 || matches!(name.as_str(), "sudo" | "doas" | "xargs") {
                     Step::Blocked(format!("{name} is never transparent"))
                 } else {
                     Step::NotWrapper
                 }
+            }
+            // `find … -exec/-execdir/-ok/-okdir CMD` carries an arbitrary command: allowlisting
+            // find must not allow whatever it runs (D28 in DIFFERENCES.md; anchors §2.4 lesson 8).
+            "find"
+                if out.argv[1..]
+                    .iter()
+                    .any(|t| matches!(t.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")) =>
+            {
+                Step::Blocked("find -exec/-execdir/-ok/-okdir runs a carried command".into())
             }
             _ => Step::NotWrapper,
         };
