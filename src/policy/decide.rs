@@ -274,7 +274,7 @@ impl Eval<'_> {
             .resolved_path
             .as_ref()
             .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         allow.match_executable(
             res.trust_path(),
@@ -927,7 +927,8 @@ pub fn decide(
         }
     } else if eff.security == Security::Allowlist {
         if let (Some(t), Some(a)) = (trusted, payload_analysis.as_ref()) {
-            let repl: Vec<Option<String>> = evals.iter().map(|e| e.replacement.clone()).collect();
+            let repl: Vec<Option<String>> =
+                evals.iter_mut().map(|e| e.replacement.take()).collect();
             let mut shell_argv = t.argv.clone();
             if repl.iter().any(Option::is_some) {
                 match shell::rebuild(&t.argv[t.payload_index], a, &repl) {
@@ -950,7 +951,7 @@ pub fn decide(
                     .push("transparent dispatch wrappers dropped".into());
             }
             exec_argv = shell_argv;
-        } else if let Some(planned) = evals.first().and_then(|e| e.planned_argv.clone()) {
+        } else if let Some(planned) = evals.first_mut().and_then(|e| e.planned_argv.take()) {
             if planned != req.argv {
                 d.exec_notes
                     .push("argv0 pinned to the resolved executable".into());
@@ -1010,7 +1011,10 @@ pub fn decide(
         }
         d.persist_patterns = pats;
     }
-    d.matched_entries = evals.iter().flat_map(|e| e.matched.clone()).collect();
+    d.matched_entries = evals
+        .iter_mut()
+        .flat_map(|e| std::mem::take(&mut e.matched))
+        .collect();
     d.outcome = Outcome::Allow;
     d.reason = "allowed".into();
     d.message = if approval {
