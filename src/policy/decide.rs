@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::analysis::shell::{self, ShellAnalysis, single_quote};
+use super::analysis::shell::{self, ShellAnalysis};
 use super::analysis::wrappers::{self, Unwrapped};
 use super::analysis::{
     ShellForm, format_exec_command, is_posix_shell, is_shell_name, normalized_name, shell_form,
@@ -274,7 +274,7 @@ impl Eval<'_> {
             .resolved_path
             .as_ref()
             .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         allow.match_executable(
             res.trust_path(),
@@ -350,128 +350,133 @@ impl Eval<'_> {
         }
         let name = normalized_name(first);
         let res = self.resolve(first, cwd_changed);
-        rep.resolution = Some(res.clone());
-        let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
+        'tail: {
+            let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
 
-        if is_shell_name(&name) {
-            match shell_form(inner) {
-                ShellForm::Inline { payload_index } => {
-                    return self.nested_shell(
-                        rep,
-                        ev,
-                        argv,
-                        &u,
-                        payload_index,
-                        depth,
-                        cwd_changed,
-                        wildcard,
-                    );
-                }
-                ShellForm::Script { script_index } => {
-                    let tok = &inner[script_index];
-                    if cwd_changed && !tok.starts_with('/') && !tok.starts_with('~') {
-                        rep.note = Some("relative script after cd".into());
-                        return (rep, ev);
+            if is_shell_name(&name) {
+                match shell_form(inner) {
+                    ShellForm::Inline { payload_index } => {
+                        rep.resolution = Some(res);
+                        return self.nested_shell(
+                            rep,
+                            ev,
+                            argv,
+                            &u,
+                            payload_index,
+                            depth,
+                            cwd_changed,
+                            wildcard,
+                        );
                     }
-                    let p = exe::absolutize(tok, &self.cwd, self.fs.home().as_deref());
-                    let target = self.fs.realpath(&p).unwrap_or(p);
-                    let allow = &self.policy.agent(&self.agent_key).allowlist;
-                    let hit = allow.match_path(&target).or(wildcard);
-                    if let Some(idx) = hit {
-                        rep.satisfied_by = Some(self.satisfaction(idx));
-                        rep.note = Some(format!("script {}", target.display()));
-                        ev.satisfied = true;
-                        ev.persist = vec![target.to_string_lossy().into_owned()];
-                        ev.matched.push(self.matched(idx, inner, &res));
-                        let mut planned = inner.clone();
-                        if let Some(p) = res.resolved_path.as_ref() {
-                            planned[0] = p.to_string_lossy().into_owned();
+                    ShellForm::Script { script_index } => {
+                        let tok = &inner[script_index];
+                        if cwd_changed && !tok.starts_with('/') && !tok.starts_with('~') {
+                            rep.note = Some("relative script after cd".into());
+                            break 'tail;
                         }
-                        ev.planned_argv = Some(planned);
-                    } else {
-                        rep.note = Some(format!("script {} is not allowlisted", target.display()));
+                        let p = exe::absolutize(tok, &self.cwd, self.fs.home().as_deref());
+                        let target = self.fs.realpath(&p).unwrap_or(p);
+                        let allow = &self.policy.agent(&self.agent_key).allowlist;
+                        let hit = allow.match_path(&target).or(wildcard);
+                        if let Some(idx) = hit {
+                            rep.satisfied_by = Some(self.satisfaction(idx));
+                            rep.note = Some(format!("script {}", target.display()));
+                            ev.satisfied = true;
+                            ev.persist = vec![target.to_string_lossy().into_owned()];
+                            ev.matched.push(self.matched(idx, inner, &res));
+                            let mut planned = inner.clone();
+                            if let Some(p) = res.resolved_path.as_ref() {
+                                planned[0] = p.to_string_lossy().into_owned();
+                            }
+                            ev.planned_argv = Some(planned);
+                        } else {
+                            rep.note =
+                                Some(format!("script {} is not allowlisted", target.display()));
+                        }
+                        break 'tail;
                     }
-                    return (rep, ev);
+                    ShellForm::Opaque => {
+                        rep.blocked = Some(format!("{name} invocation cannot be analysed"));
+                        break 'tail;
+                    }
+                    ShellForm::Plain => {}
                 }
-                ShellForm::Opaque => {
-                    rep.blocked = Some(format!("{name} invocation cannot be analysed"));
-                    return (rep, ev);
-                }
-                ShellForm::Plain => {}
             }
-        }
 
-        if let Some(idx) = self.match_entry(&res) {
-            rep.satisfied_by = Some(self.satisfaction(idx));
-            ev.satisfied = true;
-            ev.persist = self.persist_for(&res, !ev.inline_hits.is_empty());
-            ev.matched.push(self.matched(idx, inner, &res));
-            let mut planned = inner.clone();
-            if let Some(tp) = res.trust_path() {
-                planned[0] = tp.to_string_lossy().into_owned();
+            if let Some(idx) = self.match_entry(&res) {
+                rep.satisfied_by = Some(self.satisfaction(idx));
+                ev.satisfied = true;
+                ev.persist = self.persist_for(&res, !ev.inline_hits.is_empty());
+                ev.matched.push(self.matched(idx, inner, &res));
+                let mut planned = inner.clone();
+                if let Some(tp) = res.trust_path() {
+                    planned[0] = tp.to_string_lossy().into_owned();
+                }
+                ev.planned_argv = Some(planned);
+                break 'tail;
             }
-            ev.planned_argv = Some(planned);
-            return (rep, ev);
-        }
-        if self
-            .ctx
-            .safe_bins
-            .is_safe_usage(&res.executable_name, res.trust_path(), &inner[1..])
-        {
-            rep.satisfied_by = Some(Satisfaction {
-                by: "safeBins".into(),
-                pattern: None,
-                agent: None,
-            });
-            ev.satisfied = true;
-            let mut planned = inner.clone();
-            if let Some(tp) = res.trust_path() {
-                planned[0] = tp.to_string_lossy().into_owned();
+            if self
+                .ctx
+                .safe_bins
+                .is_safe_usage(&res.executable_name, res.trust_path(), &inner[1..])
+            {
+                rep.satisfied_by = Some(Satisfaction {
+                    by: "safeBins".into(),
+                    pattern: None,
+                    agent: None,
+                });
+                ev.satisfied = true;
+                let mut planned = inner.clone();
+                if let Some(tp) = res.trust_path() {
+                    planned[0] = tp.to_string_lossy().into_owned();
+                }
+                let mut text = String::with_capacity(planned.iter().map(|t| t.len() + 3).sum());
+                for (i, t) in planned.iter().enumerate() {
+                    if i > 0 {
+                        text.push(' ');
+                    }
+                    shell::push_single_quoted(&mut text, t);
+                }
+                ev.replacement = Some(text);
+                ev.persist = self.persist_for(&res, false);
+                ev.planned_argv = Some(planned);
+                break 'tail;
             }
-            ev.replacement = Some(
-                planned
-                    .iter()
-                    .map(|t| single_quote(t))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-            ev.persist = self.persist_for(&res, false);
-            ev.planned_argv = Some(planned);
-            return (rep, ev);
+            if in_payload
+                && u.chain.is_empty()
+                && (SAFE_BUILTINS.contains(&first)
+                    || (first == "[" && inner.last().is_some_and(|l| l == "]")))
+            {
+                rep.satisfied_by = Some(Satisfaction {
+                    by: "safeBuiltins".into(),
+                    pattern: None,
+                    agent: None,
+                });
+                ev.satisfied = true;
+                ev.changes_cwd = first == "cd";
+                break 'tail;
+            }
+            if self.auto_allow_skills
+                && res.bare
+                && let Some(real) = res.real_path.as_ref()
+                && self.ctx.skills.iter().any(|s| {
+                    s.name.to_lowercase() == res.executable_name.to_lowercase()
+                        && &s.resolved_path == real
+                })
+            {
+                rep.satisfied_by = Some(Satisfaction {
+                    by: "skills".into(),
+                    pattern: None,
+                    agent: None,
+                });
+                ev.satisfied = true;
+                let mut planned = inner.clone();
+                planned[0] = real.to_string_lossy().into_owned();
+                ev.planned_argv = Some(planned);
+                break 'tail;
+            }
         }
-        if in_payload
-            && u.chain.is_empty()
-            && (SAFE_BUILTINS.contains(&first)
-                || (first == "[" && inner.last().is_some_and(|l| l == "]")))
-        {
-            rep.satisfied_by = Some(Satisfaction {
-                by: "safeBuiltins".into(),
-                pattern: None,
-                agent: None,
-            });
-            ev.satisfied = true;
-            ev.changes_cwd = first == "cd";
-            return (rep, ev);
-        }
-        if self.auto_allow_skills
-            && res.bare
-            && let Some(real) = res.real_path.as_ref()
-            && self.ctx.skills.iter().any(|s| {
-                s.name.to_lowercase() == res.executable_name.to_lowercase()
-                    && &s.resolved_path == real
-            })
-        {
-            rep.satisfied_by = Some(Satisfaction {
-                by: "skills".into(),
-                pattern: None,
-                agent: None,
-            });
-            ev.satisfied = true;
-            let mut planned = inner.clone();
-            planned[0] = real.to_string_lossy().into_owned();
-            ev.planned_argv = Some(planned);
-            return (rep, ev);
-        }
+        rep.resolution = Some(res);
         (rep, ev)
     }
 
@@ -552,13 +557,15 @@ impl Eval<'_> {
                         let offset = argv.len() - inner.len();
                         let mut whole: Vec<String> = argv.to_vec();
                         whole[offset + payload_index] = rebuilt;
-                        ev.replacement = Some(
-                            whole
-                                .iter()
-                                .map(|t| single_quote(t))
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                        );
+                        let mut text =
+                            String::with_capacity(whole.iter().map(|t| t.len() + 3).sum());
+                        for (i, t) in whole.iter().enumerate() {
+                            if i > 0 {
+                                text.push(' ');
+                            }
+                            shell::push_single_quoted(&mut text, t);
+                        }
+                        ev.replacement = Some(text);
                     }
                 } else {
                     rep.note = Some("inline chain not fully satisfied".into());
@@ -927,7 +934,8 @@ pub fn decide(
         }
     } else if eff.security == Security::Allowlist {
         if let (Some(t), Some(a)) = (trusted, payload_analysis.as_ref()) {
-            let repl: Vec<Option<String>> = evals.iter().map(|e| e.replacement.clone()).collect();
+            let repl: Vec<Option<String>> =
+                evals.iter_mut().map(|e| e.replacement.take()).collect();
             let mut shell_argv = t.argv.clone();
             if repl.iter().any(Option::is_some) {
                 match shell::rebuild(&t.argv[t.payload_index], a, &repl) {
@@ -950,7 +958,7 @@ pub fn decide(
                     .push("transparent dispatch wrappers dropped".into());
             }
             exec_argv = shell_argv;
-        } else if let Some(planned) = evals.first().and_then(|e| e.planned_argv.clone()) {
+        } else if let Some(planned) = evals.first_mut().and_then(|e| e.planned_argv.take()) {
             if planned != req.argv {
                 d.exec_notes
                     .push("argv0 pinned to the resolved executable".into());
@@ -1010,7 +1018,10 @@ pub fn decide(
         }
         d.persist_patterns = pats;
     }
-    d.matched_entries = evals.iter().flat_map(|e| e.matched.clone()).collect();
+    d.matched_entries = evals
+        .iter_mut()
+        .flat_map(|e| std::mem::take(&mut e.matched))
+        .collect();
     d.outcome = Outcome::Allow;
     d.reason = "allowed".into();
     d.message = if approval {

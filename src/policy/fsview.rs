@@ -251,11 +251,10 @@ impl VirtualFs {
     fn resolve(&self, path: &Path, follow_last: bool) -> Option<String> {
         let text = path.to_str()?;
         // Pending components, in reverse order.
-        let mut todo: Vec<String> = text
+        let mut todo: Vec<&str> = text
             .split('/')
             .filter(|c| !c.is_empty() && *c != ".")
             .rev()
-            .map(str::to_string)
             .collect();
         let mut cur = String::with_capacity(text.len() + 8);
         let mut hops = 0;
@@ -269,9 +268,9 @@ impl VirtualFs {
             }
             let base = cur.len();
             cur.push('/');
-            cur.push_str(&name);
+            cur.push_str(name);
             let is_last = todo.is_empty();
-            match self.nodes.get(&cur) {
+            match self.nodes.get(cur.as_str()) {
                 Some(VNode::Symlink(target)) if follow_last || !is_last => {
                     hops += 1;
                     if hops > 40 {
@@ -282,15 +281,10 @@ impl VirtualFs {
                     if t.starts_with('/') {
                         cur.clear();
                     }
-                    todo.extend(
-                        t.split('/')
-                            .filter(|c| !c.is_empty() && *c != ".")
-                            .rev()
-                            .map(str::to_string),
-                    );
+                    todo.extend(t.split('/').filter(|c| !c.is_empty() && *c != ".").rev());
                 }
                 Some(_) => {}
-                None if self.dirs.contains(&cur) => {}
+                None if self.dirs.contains(cur.as_str()) => {}
                 None => return None,
             }
         }
@@ -301,7 +295,8 @@ impl VirtualFs {
     }
 
     fn info(&self, p: &str) -> Option<FileInfo> {
-        if !self.exists(p) {
+        let node = self.nodes.get(p);
+        if node.is_none() && p != "/" && !self.dirs.contains(p) {
             return None;
         }
         let ino = {
@@ -310,7 +305,7 @@ impl VirtualFs {
             p.hash(&mut h);
             h.finish()
         };
-        let (kind, executable) = match self.nodes.get(p) {
+        let (kind, executable) = match node {
             Some(VNode::File { executable, .. }) => (Kind::File, *executable),
             Some(VNode::Dir { .. }) => (Kind::Dir, false),
             Some(VNode::Symlink(_)) => (Kind::Symlink, false),

@@ -7,18 +7,22 @@ pub mod wrappers;
 /// `formatExecCommand`: tokens joined by single spaces; an empty token renders as `""`; a token
 /// containing whitespace or `"` is double-quoted with inner `"` escaped.
 pub fn format_exec_command(argv: &[String]) -> String {
-    argv.iter()
-        .map(|t| {
-            if t.is_empty() {
-                "\"\"".to_string()
-            } else if t.chars().any(|c| c.is_whitespace() || c == '"') {
-                format!("\"{}\"", t.replace('"', "\\\""))
-            } else {
-                t.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(argv.iter().map(|t| t.len() + 3).sum());
+    for (i, t) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if t.is_empty() {
+            out.push_str("\"\"");
+        } else if t.chars().any(|c| c.is_whitespace() || c == '"') {
+            out.push('"');
+            out.push_str(&t.replace('"', "\\\""));
+            out.push('"');
+        } else {
+            out.push_str(t);
+        }
+    }
+    out
 }
 
 /// Lower-case basename with `.exe/.cmd/.bat/.com` stripped (wrapper/shell name matching).
@@ -130,4 +134,23 @@ pub fn shell_form(argv: &[String]) -> ShellForm {
         return ShellForm::Plain;
     }
     ShellForm::Script { script_index: i }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_exec_command;
+
+    /// `formatExecCommand` spelling: spaces between tokens, `""` for empty, quoted when needed.
+    #[test]
+    fn format_exec_command_spelling() {
+        let argv: Vec<String> = ["rg", "", "a b", "say \"hi\"", "tab\tx", "x"]
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        assert_eq!(
+            format_exec_command(&argv),
+            "rg \"\" \"a b\" \"say \\\"hi\\\"\" \"tab\tx\" x"
+        );
+        assert_eq!(format_exec_command(&[]), "");
+    }
 }

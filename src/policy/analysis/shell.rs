@@ -494,7 +494,21 @@ fn has_expansion(line: &str) -> bool {
 
 /// Single-quote a token for POSIX shells (`'` → `'"'"'`).
 pub fn single_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\"'\"'"))
+    let mut out = String::with_capacity(s.len() + 2);
+    push_single_quoted(&mut out, s);
+    out
+}
+
+/// Append `s` single-quoted (as [`single_quote`]) to `out`.
+pub fn push_single_quoted(out: &mut String, s: &str) {
+    out.push('\'');
+    for (i, part) in s.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str("'\"'\"'");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
 }
 
 /// Rebuild a payload: segment `i` is replaced by `replacement[i]` when `Some`, other segments are
@@ -530,4 +544,18 @@ pub fn rebuild(
         out.push_str(payload.get(t..)?);
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_quote;
+
+    /// The allocation-free quoting must equal `'…'` with every `'` spelled `'"'"'`.
+    #[test]
+    fn single_quote_matches_reference_spelling() {
+        for s in ["", "a", "'", "''", "a'b", "'a'", "x y", "it's 'q'", "\"'\""] {
+            let reference = format!("'{}'", s.replace('\'', "'\"'\"'"));
+            assert_eq!(single_quote(s), reference, "{s:?}");
+        }
+    }
 }
