@@ -1617,27 +1617,15 @@ fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// ISO-8601 UTC (`2026-11-24T23:01:10.645Z`) from epoch milliseconds.
+/// ISO-8601 UTC (`2026-11-24T23:01:10.645Z`) from epoch milliseconds (negative clamps to 0).
 pub fn iso_from_epoch_ms(ms: f64) -> String {
-    let total_ms = ms.max(0.0) as i64;
-    let (secs, millis) = (total_ms.div_euclid(1000), total_ms.rem_euclid(1000));
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    let ms = if ms.is_finite() {
+        ms.max(0.0) as u64
+    } else {
+        0
+    };
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 fn spawn_event_task(
