@@ -3,6 +3,8 @@
 //! `errno:<NAME>` with the errno otherwise, or a number for counting modes. Calls pass bad
 //! fds/pointers where possible so "blocked by the sandbox" (EPERM/ENOSYS/EACCES) is
 //! distinguishable from "reached the kernel" (EBADF/EFAULT/EINVAL) without side effects.
+
+use super::spawn::CloneArgs;
 use std::io::Write;
 
 fn errno() -> i32 {
@@ -98,22 +100,6 @@ fn raw_clone(flags: u64) -> libc::c_long {
         unsafe { libc::waitpid(rc as i32, std::ptr::null_mut(), 0) };
     }
     rc
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
 }
 
 /// Run one probe mode (`args[0]`) and print its verdict; returns the process exit status.
