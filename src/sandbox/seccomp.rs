@@ -296,9 +296,41 @@ pub fn chain(parts: &[&[sock_filter]]) -> Vec<sock_filter> {
 
 /// Compile the filters a confining run installs; `network: false` adds the no-network rules.
 pub fn compile_set(network: bool) -> Result<CompiledSet, PolicyLoadError> {
+    compile_set_from(STANDARD_JSON, NO_NETWORK_JSON, network)
+}
+
+/// The filter names each policy file may contain (anything else would be silently ignored by
+/// [`compile_set`], so it is an error instead).
+const STANDARD_FILTERS: &[&str] = &["deny_enosys", "deny_eperm"];
+const NO_NETWORK_FILTERS: &[&str] = &["deny_eperm"];
+
+fn check_filter_names(
+    file: &'static str,
+    filters: &BTreeMap<String, FilterSpec>,
+    known: &[&str],
+) -> Result<(), PolicyLoadError> {
+    match filters.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(PolicyLoadError::Compile {
+            file,
+            message: format!(
+                "filter {k:?} is not installed by the launcher (this file may contain only \
+                 {known:?}); its rules would be silently dropped"
+            ),
+        }),
+    }
+}
+
+/// [`compile_set`] over explicit policy texts (the embedded files in production).
+fn compile_set_from(
+    standard_json: &str,
+    no_network_json: &str,
+    network: bool,
+) -> Result<CompiledSet, PolicyLoadError> {
     const STD: &str = "policies/seccomp/standard.json";
     const NONET: &str = "policies/seccomp/no-network.json";
-    let std_filters = parse_policy(STD, STANDARD_JSON)?;
+    let std_filters = parse_policy(STD, standard_json)?;
+    check_filter_names(STD, &std_filters, STANDARD_FILTERS)?;
     let get = |m: &BTreeMap<String, FilterSpec>, file: &'static str, name: &str| {
         m.get(name)
             .cloned()
@@ -309,8 +341,10 @@ pub fn compile_set(network: bool) -> Result<CompiledSet, PolicyLoadError> {
     };
     let mut eperm = get(&std_filters, STD, "deny_eperm")?;
     let enosys = get(&std_filters, STD, "deny_enosys")?;
+    // Parsed (and checked) whether or not it is used, so a broken file fails every launcher.
+    let nonet = parse_policy(NONET, no_network_json)?;
+    check_filter_names(NONET, &nonet, NO_NETWORK_FILTERS)?;
     if !network {
-        let nonet = parse_policy(NONET, NO_NETWORK_JSON)?;
         let extra = get(&nonet, NONET, "deny_eperm")?;
         if extra.matched != eperm.matched || extra.mismatch != eperm.mismatch {
             return Err(PolicyLoadError::Compile {
@@ -342,6 +376,37 @@ pub fn compile_set(network: bool) -> Result<CompiledSet, PolicyLoadError> {
         eperm,
         combined,
     })
+}
+
+/// Install `set` on the calling thread the way the launcher's child does (no_new_privs, then
+/// every program). Used by the seccomp validation helper; the calling process must be
+/// single-threaded for the filter to cover it entirely.
+pub fn install_on_current_thread(set: &CompiledSet) -> std::io::Result<()> {
+    // SAFETY: prctl(2) with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    for prog in set.programs() {
+        let fprog = libc::sock_fprog {
+            len: prog.len() as libc::c_ushort,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: seccomp(2) copies the program `fprog` describes; `prog` is borrowed from
+        // `set` for the duration of the call and seccompiler's `sock_filter` is `repr(C)` with
+        // libc's layout.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0 as libc::c_uint,
+                &fprog as *const libc::sock_fprog,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// The hand-written x32 guard (x86_64): `arch == X86_64 && nr >= 0x40000000` → EPERM.
@@ -447,6 +512,36 @@ mod tests {
             "filter":[{"syscall":"io_destroyio_getevents"}]}}"#;
         let err = parse_policy("t.json", text).unwrap_err().to_string();
         assert!(err.contains("io_destroyio_getevents"), "{err}");
+    }
+
+    #[test]
+    fn unknown_filter_name_is_rejected_not_dropped() {
+        // A filter the launcher does not install (here: a typo of deny_eperm) used to be parsed
+        // and then ignored, so its rules silently protected nothing.
+        let extra = r#"{"deny_eprem":{"mismatch_action":"allow","match_action":{"errno":1},
+            "filter":[{"syscall":"ptrace"}]}}"#;
+        let mut std_plus: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(STANDARD_JSON).unwrap();
+        std_plus.extend(
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(extra).unwrap(),
+        );
+        let std_plus = serde_json::to_string(&std_plus).unwrap();
+        let err = compile_set_from(&std_plus, NO_NETWORK_JSON, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("deny_eprem") && err.contains("standard.json"),
+            "{err}"
+        );
+        // Also in no-network.json, and even when network is allowed (the file is still checked).
+        let err = compile_set_from(STANDARD_JSON, extra, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("deny_eprem") && err.contains("no-network.json"),
+            "{err}"
+        );
+        compile_set_from(STANDARD_JSON, NO_NETWORK_JSON, true).unwrap();
     }
 
     #[test]

@@ -3,6 +3,15 @@
 //! `errno:<NAME>` with the errno otherwise, or a number for counting modes. Calls pass bad
 //! fds/pointers where possible so "blocked by the sandbox" (EPERM/ENOSYS/EACCES) is
 //! distinguishable from "reached the kernel" (EBADF/EFAULT/EINVAL) without side effects.
+//!
+//! Two further modes serve the per-rule seccomp validation (`tests/sandbox_seccomp_rules.rs`):
+//! - `seccomp-batch <none|net|nonet>` installs the compiled filter set of a confining run
+//!   (`net`: standard; `nonet`: standard + no-network; `none`: nothing), then reads raw syscall
+//!   probes from stdin, one per line (`<id> <nr> <a0> … <a5>`, see [`ProbeArg`]), runs each in its
+//!   own forked child and prints `<id> <outcome>` per probe: `ok`, `errno:<n>` (numeric),
+//!   `signal:<n>` (the child was killed, e.g. SIGSYS by a kill/trap action) or `exit:<code>`.
+//!   `<nr>` may be `i386:<n>` (x86_64 only): the call is made through `int 0x80`, the 32-bit ABI.
+//! - `seccomp-exec <none|net|nonet> <program> [args…]` installs the filter set and execs.
 
 use super::spawn::CloneArgs;
 use std::io::Write;
@@ -105,6 +114,16 @@ fn raw_clone(flags: u64) -> libc::c_long {
 /// Run one probe mode (`args[0]`) and print its verdict; returns the process exit status.
 pub fn main_with_args(args: &[String]) -> i32 {
     let mode = args.first().map(String::as_str).unwrap_or("");
+    match mode {
+        "seccomp-batch" => return seccomp_batch(args.get(1).map(String::as_str).unwrap_or("")),
+        "seccomp-exec" => {
+            return seccomp_exec(
+                args.get(1).map(String::as_str).unwrap_or(""),
+                &args[2.min(args.len())..],
+            );
+        }
+        _ => {}
+    }
     let bad = std::ptr::without_provenance::<libc::c_void>(8); // EFAULT-provoking pointer
     let out: String = match mode {
         "ptrace-sibling" => {
@@ -273,4 +292,265 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{out}");
     0
+}
+
+// ------------------------------------------------------------- per-rule seccomp validation
+
+/// Install the filter set named `which` (`none`, `net`, `nonet`) on this (single-threaded)
+/// process, exactly as the launcher's child does: no_new_privs, then the compiled programs.
+fn install_filters(which: &str) -> Result<(), String> {
+    let network = match which {
+        "none" => return Ok(()),
+        "net" => true,
+        "nonet" => false,
+        other => return Err(format!("unknown filter set {other:?} (none|net|nonet)")),
+    };
+    let set = super::seccomp::compile_set(network).map_err(|e| e.to_string())?;
+    super::seccomp::install_on_current_thread(&set).map_err(|e| format!("installing: {e}"))
+}
+
+/// One argument of a batch probe line.
+#[derive(Debug)]
+enum ProbeArg {
+    /// A literal (decimal, negative decimal or `0x` hex).
+    Lit(u64),
+    /// `bad`: an unmapped pointer (the kernel faults: EFAULT).
+    Bad,
+    /// `buf`: a zeroed, writable 64 KiB buffer (an empty string when read as a path).
+    Buf,
+    /// `path:<p>`: a NUL-terminated string.
+    Path(std::ffi::CString),
+    /// `clone_args:<flags>`: a `struct clone_args` with these flags and SIGCHLD as exit signal.
+    CloneArgs(u64),
+    /// `clone_args_size`: `sizeof(struct clone_args)`.
+    CloneArgsSize,
+}
+
+fn parse_u64(t: &str) -> Option<u64> {
+    if let Some(h) = t.strip_prefix("0x") {
+        u64::from_str_radix(h, 16).ok()
+    } else if t.starts_with('-') {
+        t.parse::<i64>().ok().map(|v| v as u64)
+    } else {
+        t.parse().ok()
+    }
+}
+
+fn parse_arg(t: &str) -> Option<ProbeArg> {
+    Some(match t {
+        "bad" => ProbeArg::Bad,
+        "buf" => ProbeArg::Buf,
+        "clone_args_size" => ProbeArg::CloneArgsSize,
+        _ => {
+            if let Some(p) = t.strip_prefix("path:") {
+                ProbeArg::Path(std::ffi::CString::new(p).ok()?)
+            } else if let Some(f) = t.strip_prefix("clone_args:") {
+                ProbeArg::CloneArgs(parse_u64(f)?)
+            } else {
+                ProbeArg::Lit(parse_u64(t)?)
+            }
+        }
+    })
+}
+
+#[derive(Debug)]
+struct BatchProbe {
+    id: String,
+    /// `(i386 ABI?, number)`.
+    nr: (bool, i64),
+    args: Vec<ProbeArg>,
+}
+
+/// The reboot(2) magic that must never reach the kernel unfiltered from a probe.
+const LINUX_REBOOT_MAGIC1: u64 = 0xfee1_dead;
+
+fn parse_probe(line: &str) -> Result<BatchProbe, String> {
+    let mut it = line.split_whitespace();
+    let id = it.next().ok_or("empty probe line")?.to_string();
+    let nr_text = it
+        .next()
+        .ok_or_else(|| format!("{id}: missing syscall number"))?;
+    let nr = match nr_text.strip_prefix("i386:") {
+        Some(n) => (
+            true,
+            parse_u64(n).ok_or_else(|| format!("{id}: bad nr"))? as i64,
+        ),
+        None => (
+            false,
+            parse_u64(nr_text).ok_or_else(|| format!("{id}: bad nr"))? as i64,
+        ),
+    };
+    let args = it
+        .map(|t| parse_arg(t).ok_or_else(|| format!("{id}: bad argument {t:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.len() > 6 {
+        return Err(format!("{id}: more than six arguments"));
+    }
+    // Defence in depth: a probe table typo must not reboot the machine the tests run on.
+    if !nr.0
+        && nr.1 == libc::SYS_reboot
+        && matches!(args.first(), Some(ProbeArg::Lit(m)) if *m as u32 as u64 == LINUX_REBOOT_MAGIC1)
+    {
+        return Err(format!(
+            "{id}: refusing a reboot(2) probe with the real magic"
+        ));
+    }
+    Ok(BatchProbe { id, nr, args })
+}
+
+/// Make the call (in the probe child). Returns `-errno` or a non-negative result.
+fn issue(p: &BatchProbe, buf: *mut libc::c_void) -> i64 {
+    let mut a = [0u64; 6];
+    let mut clone_args: [CloneArgs; 6] = Default::default();
+    for ((slot, arg), ca) in a.iter_mut().zip(&p.args).zip(clone_args.iter_mut()) {
+        *slot = match arg {
+            ProbeArg::Lit(v) => *v,
+            ProbeArg::Bad => 8,
+            ProbeArg::Buf => buf as u64,
+            ProbeArg::Path(c) => c.as_ptr() as u64,
+            ProbeArg::CloneArgs(flags) => {
+                ca.flags = *flags;
+                ca.exit_signal = libc::SIGCHLD as u64;
+                (ca as *const CloneArgs) as u64
+            }
+            ProbeArg::CloneArgsSize => std::mem::size_of::<CloneArgs>() as u64,
+        };
+    }
+    if p.nr.0 {
+        return issue_i386(p.nr.1);
+    }
+    // SAFETY: a raw syscall with the probe's arguments, in a throwaway forked child; pointer
+    // arguments point into buffers owned by `p`/`buf` (alive for the call) or are deliberately
+    // invalid (the kernel faults, it does not dereference them in our address space).
+    let rc = unsafe { libc::syscall(p.nr.1, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if rc < 0 { -(errno() as i64) } else { rc }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn issue_i386(nr: i64) -> i64 {
+    let ret: i64;
+    // SAFETY: `int 0x80` enters the kernel's 32-bit syscall table (seccomp sees
+    // AUDIT_ARCH_I386); only argument-less calls are supported (rbx/rbp cannot be operands),
+    // and the kernel clobbers nothing but rax (r8-r11 are declared clobbered for safety).
+    unsafe {
+        std::arch::asm!(
+            "int 0x80",
+            inlateout("rax") nr => ret,
+            lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
+            options(nostack)
+        );
+    }
+    // The 32-bit ABI returns -errno in eax.
+    i64::from(ret as i32)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn issue_i386(_nr: i64) -> i64 {
+    -(libc::ENOSYS as i64)
+}
+
+/// Run one probe in a forked child; the outcome as printed by `seccomp-batch`.
+fn run_probe(p: &BatchProbe) -> String {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut fds = [-1; 2];
+    // SAFETY: pipe2(2) into a two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return format!("helper-error:pipe2 errno {}", errno());
+    }
+    // SAFETY: the helper is single-threaded; the child only makes raw syscalls and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain syscalls with integer arguments or pointers to this frame's locals.
+        unsafe {
+            libc::close(fds[0]);
+            libc::alarm(5); // a hanging call is reported as signal:14, not a hung test
+            let me = libc::syscall(libc::SYS_getpid);
+            let rc = issue(p, buf.as_mut_ptr().cast());
+            if libc::syscall(libc::SYS_getpid) != me {
+                // The child of a successful clone/clone3 probe.
+                libc::_exit(0);
+            }
+            let e: i32 = if rc < 0 { (-rc) as i32 } else { 0 };
+            libc::write(fds[1], (&e as *const i32).cast(), 4);
+            // Reap whatever a clone-like probe created.
+            while libc::waitpid(-1, std::ptr::null_mut(), libc::__WALL) > 0 {}
+            libc::_exit(0);
+        }
+    }
+    if pid < 0 {
+        return format!("helper-error:fork errno {}", errno());
+    }
+    let mut e = [0u8; 4];
+    let mut status = 0;
+    // SAFETY: read into a 4-byte buffer, then reap the child.
+    let n = unsafe {
+        libc::close(fds[1]);
+        let n = libc::read(fds[0], e.as_mut_ptr().cast(), 4);
+        libc::close(fds[0]);
+        libc::waitpid(pid, &mut status, 0);
+        n
+    };
+    if libc::WIFSIGNALED(status) {
+        format!("signal:{}", libc::WTERMSIG(status))
+    } else if n == 4 {
+        match i32::from_ne_bytes(e) {
+            0 => "ok".into(),
+            e => format!("errno:{e}"),
+        }
+    } else {
+        format!("exit:{}", libc::WEXITSTATUS(status))
+    }
+}
+
+fn seccomp_batch(which: &str) -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
+        eprintln!("seccomp-batch: reading stdin: {e}");
+        return 2;
+    }
+    let probes = match input
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_probe)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("seccomp-batch: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = install_filters(which) {
+        eprintln!("seccomp-batch: {e}");
+        return 3;
+    }
+    let mut out = String::new();
+    for p in &probes {
+        out.push_str(&p.id);
+        out.push(' ');
+        out.push_str(&run_probe(p));
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout();
+    if stdout.write_all(out.as_bytes()).is_err() {
+        return 4;
+    }
+    0
+}
+
+fn seccomp_exec(which: &str, argv: &[String]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let Some(prog) = argv.first() else {
+        eprintln!(
+            "usage: openclaw-node-try-syscall seccomp-exec <none|net|nonet> <program> [args]"
+        );
+        return 2;
+    };
+    if let Err(e) = install_filters(which) {
+        eprintln!("seccomp-exec: {e}");
+        return 3;
+    }
+    let err = std::process::Command::new(prog).args(&argv[1..]).exec();
+    eprintln!("seccomp-exec: exec {prog}: {err}");
+    127
 }
