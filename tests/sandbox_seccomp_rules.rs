@@ -176,6 +176,10 @@ const PROBES: &[Probe] = &[
         [NOPID, A::Bad, A::L(1), A::Bad, A::L(1), Z],
         &[[NOPID, Z, Z, Z, Z, A::L(1)], [NOPID, A::Buf, Z, A::Buf, Z, Z]],
         "EFAULT/ESRCH, EINVAL (flags), ok (zero iovecs)"),
+    p("pidfd_getfd", libc::SYS_pidfd_getfd,
+        a3(NEG1, Z, Z),
+        &[a3(NEG1, Z, A::L(1)), a3(NOFD, A::L(1), Z)],
+        "EBADF, EINVAL (flags)"),
     p("kexec_load", libc::SYS_kexec_load,
         a4(Z, A::L(1000), A::Bad, Z),
         &[a4(Z, A::L(1), A::Bad, A::L(0x7fff_0000)), a4(Z, A::L(17), A::Bad, Z)],
@@ -1348,5 +1352,40 @@ fn wrong_abi_calls_are_refused_in_the_kernel() {
             "{}: x32 getpid",
             cfg.name
         );
+    }
+}
+
+#[test]
+fn attack_pidfd_getfd_of_sibling_works_unfiltered_and_is_refused_filtered() {
+    if !require(
+        seccomp_available(),
+        "seccomp filters (errno, kill_process actions)",
+    ) {
+        return;
+    }
+    // The attack behind the standard/pidfd_getfd rule: copying a file descriptor out of another
+    // process (the same permission check as ptrace attach, which standard.json already denies).
+    let run = |which: &str| {
+        let h = helper();
+        let out = Command::new(&h)
+            .args([
+                "seccomp-exec",
+                which,
+                h.to_str().unwrap(),
+                "pidfd-getfd-sibling",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{which}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        run("none"),
+        "ok",
+        "baseline control: the fd copy works unfiltered"
+    );
+    for cfg in CONFIGS {
+        assert_eq!(run(cfg.name), "errno:EPERM", "{}", cfg.name);
     }
 }

@@ -446,6 +446,7 @@ pub fn syscall_number(name: &str) -> Option<i64> {
         "ptrace" => SYS_ptrace,
         "process_vm_readv" => SYS_process_vm_readv,
         "process_vm_writev" => SYS_process_vm_writev,
+        "pidfd_getfd" => SYS_pidfd_getfd,
         "kexec_load" => SYS_kexec_load,
         "kexec_file_load" => SYS_kexec_file_load,
         "init_module" => SYS_init_module,

@@ -156,6 +156,26 @@ pub fn main_with_args(args: &[String]) -> i32 {
                 report(if rc < 0 { -1 } else { 0 })
             }
         }
+        "pidfd-getfd-sibling" => {
+            // Copy fd 0 of a forked sibling: the fd-theft equivalent of ptrace attach.
+            let t = spawn_target();
+            // SAFETY: pidfd_open/pidfd_getfd with integer arguments; the copied fd is closed.
+            let rc = unsafe {
+                let pidfd = libc::syscall(libc::SYS_pidfd_open, t, 0);
+                if pidfd < 0 {
+                    pidfd
+                } else {
+                    let fd = libc::syscall(libc::SYS_pidfd_getfd, pidfd, 0, 0);
+                    if fd >= 0 {
+                        libc::close(fd as i32);
+                    }
+                    fd
+                }
+            };
+            let r = report(rc);
+            reap(t);
+            r
+        }
         "io-uring-setup" => {
             let mut params = [0u8; 120];
             // SAFETY: io_uring_setup with a zeroed params struct of the kernel's size.
