@@ -1389,3 +1389,45 @@ fn attack_pidfd_getfd_of_sibling_works_unfiltered_and_is_refused_filtered() {
         assert_eq!(run(cfg.name), "errno:EPERM", "{}", cfg.name);
     }
 }
+
+#[test]
+fn dword_compares_read_what_the_kernel_reads() {
+    if !require(
+        seccomp_available(),
+        "seccomp filters (errno, kill_process actions)",
+    ) {
+        return;
+    }
+    // The clone and socket rules compare only the low 32 bits. That is safe only if the kernel
+    // ignores the upper half too; a probe whose outcome depends on it shows that it does:
+    // CLONE_NEWUSER|CLONE_FS is EINVAL, so CLONE_FS|(CLONE_NEWUSER << 32) succeeding means the
+    // kernel did not see CLONE_NEWUSER; socket(AF_INET << 32 | AF_UNIX) is an AF_UNIX socket.
+    let fs = libc::CLONE_FS as u64;
+    let cases = [
+        (
+            libc::SYS_clone,
+            SIGCHLD | fs | NEWUSER,
+            "errno:22",
+            Some("errno:1"),
+        ),
+        (libc::SYS_clone, SIGCHLD | fs | (NEWUSER << 32), "ok", None),
+        (libc::SYS_socket, (2 << 32) | 1, "ok", None),
+        (libc::SYS_socket, (1 << 32) | 2, "ok", Some("errno:1")),
+    ];
+    let input: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (nr, a0, _, _))| {
+            // clone: a null stack (fork-like); socket: SOCK_STREAM.
+            let a1 = u64::from(*nr == libc::SYS_socket);
+            format!("{i} {nr} {a0:#x} {a1} 0 0 0 0\n")
+        })
+        .collect();
+    let base = run_lines("none", &input, cases.len());
+    let nonet = run_lines("nonet", &input, cases.len());
+    for (i, (nr, a0, want_base, want_nonet)) in cases.iter().enumerate() {
+        assert_eq!(base[i], *want_base, "unfiltered nr {nr} arg0 {a0:#x}");
+        let want = want_nonet.unwrap_or(want_base);
+        assert_eq!(nonet[i], want, "nonet nr {nr} arg0 {a0:#x}");
+    }
+}
