@@ -2,7 +2,9 @@
 //! `{name: {mismatch_action, match_action, filter: [{syscall, args?, comment?}]}}`, rules for one
 //! syscall or-ed, conditions within a rule and-ed) embedded at build time and compiled to BPF once,
 //! when the launcher is created. Syscall names are resolved against `libc::SYS_*` of the build
-//! target; an unknown name is a hard error (a typo must never silently drop a rule).
+//! target; an unknown name is a hard error (a typo must never silently drop a rule), and so is a
+//! filter name the launcher does not install (`deny_eperm`, `deny_enosys`).
+//! Every rule is validated in the real kernel by `tests/sandbox_seccomp_rules.rs`.
 //!
 //! On x86_64 an extra hand-written guard refuses every x32-ABI syscall number
 //! (`nr & 0x40000000`), which seccompiler's generated code does not check.
