@@ -20,7 +20,8 @@
 //! kill (seccompiler) and x32 numbers → EPERM (`seccomp::x32_guard`). The userland evaluator
 //! (`bpf_eval`) checks the compiled program against the same model exhaustively.
 //!
-//! `SANDBOX_MUST_WORK=1` turns a kernel without seccomp filters into a failure.
+//! `SANDBOX_MUST_WORK=1` turns a kernel without seccomp filters, or an unprivileged run (where
+//! capability checks answer EPERM before the arguments are looked at), into a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sandbox_support;
