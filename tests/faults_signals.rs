@@ -25,7 +25,14 @@ async fn signal_during_runs(sig: Signal) {
     let node_id = params["device"]["id"].as_str().unwrap().to_string();
 
     // Let the node rewrite exec-approvals.json itself (socket defaults): it is then its own file.
-    invoke(&mut ws, "get", &node_id, "system.execApprovals.get", json!({})).await;
+    invoke(
+        &mut ws,
+        "get",
+        &node_id,
+        "system.execApprovals.get",
+        json!({}),
+    )
+    .await;
     let got = result_of(&mut ws, "get", T).await;
     assert_eq!(got["ok"], true, "{got}");
 
@@ -80,9 +87,10 @@ async fn signal_during_runs(sig: Signal) {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{sig}: {name} mode {mode:o}");
     }
-    let status: Value =
-        serde_json::from_str(&std::fs::read_to_string(node.state("node-host-status.json")).unwrap())
-            .unwrap();
+    let status: Value = serde_json::from_str(
+        &std::fs::read_to_string(node.state("node-host-status.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(status["state"], "stopped", "{status}");
     // No temp files left next to the state files.
     let stray: Vec<_> = std::fs::read_dir(node.dir.path())

@@ -134,6 +134,45 @@ pub async fn result_of(ws: &mut Ws, id: &str, within: Duration) -> Value {
     }
 }
 
+/// Like [`result_of`] for several invokes answered in any order; results by invoke id.
+pub async fn results_of(
+    ws: &mut Ws,
+    ids: &[String],
+    within: Duration,
+) -> std::collections::HashMap<String, Value> {
+    let mut out = std::collections::HashMap::new();
+    let deadline = Instant::now() + within;
+    while out.len() < ids.len() {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_default();
+        let Some(Message::Text(t)) = next(ws, left).await else {
+            panic!(
+                "only {} of {} results: {:?}",
+                out.len(),
+                ids.len(),
+                out.keys()
+            );
+        };
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] != "req" {
+            continue;
+        }
+        send(
+            ws,
+            json!({"type":"res","id":v["id"],"ok":true,"payload":{}}),
+        )
+        .await;
+        if v["method"] == "node.invoke.result"
+            && let Some(id) = v["params"]["id"].as_str()
+            && ids.iter().any(|i| i == id)
+        {
+            out.insert(id.to_string(), v["params"].clone());
+        }
+    }
+    out
+}
+
 /// `system.run` params for `sh -c <script>`.
 pub fn sh_run(script: &str, run_id: &str) -> Value {
     json!({"command":["/bin/sh","-c",script],"runId":run_id,"sessionKey":"faults"})
