@@ -552,3 +552,48 @@ async fn ea_16_2_concurrent_sets_same_base_hash_via_gateway_exactly_one_wins() {
     }
     assert_one_winner(node.dir.path(), &results);
 }
+
+#[test]
+fn full_filesystem_allow_always_run_fails_closed_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = approvals(dir.path());
+    faults_support::write_0600(
+        &path,
+        "{\"version\":1,\"defaults\":{\"security\":\"allowlist\",\"ask\":\"on-miss\",\"askFallback\":\"deny\"},\"agents\":{}}\n",
+    );
+    assert_eq!(op(dir.path(), "get", json!({}), Wrap::Plain)["ok"], true);
+    let bytes = std::fs::read(&path).unwrap();
+    let prepared = op(
+        dir.path(),
+        "prepare",
+        json!({"command":["/usr/bin/echo","x"]}),
+        Wrap::Plain,
+    );
+    let run = json!({"command":["/usr/bin/echo","x"],"runId":"aa","approved":true,
+                     "approvalDecision":"allow-always","systemRunPlan":prepared["value"]["plan"]});
+
+    // The allow-always pattern cannot be persisted: nothing runs (EA §15 persistence is fatal).
+    let res = op(
+        dir.path(),
+        "run",
+        run.clone(),
+        Wrap::Fsize(bytes.len() as u64 + 1),
+    );
+    assert_run_fails_closed(&res, &[&path.to_string_lossy(), "could not write"]);
+    assert_eq!(
+        res["events"][0]["payload"]["reason"],
+        "approval-state-write-failed"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(mode(&path), 0o600);
+    no_temp_files(dir.path());
+
+    // With space, the same approved run goes through and the pattern is stored.
+    let res = op(dir.path(), "run", run, Wrap::Plain);
+    assert_eq!(res["ok"], true, "{res}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("/usr/bin/echo")
+    );
+}

@@ -96,8 +96,8 @@ impl PolicyBackend for PolicyEngine {
                 message,
                 run,
             } => RunDecision::Denied {
+                message: explain_fail_closed(self, &reason, message),
                 reason,
-                message: explain_fail_closed(self, message),
                 run,
             },
             other => other,
@@ -114,13 +114,20 @@ impl PolicyBackend for PolicyEngine {
     }
 }
 
-/// A denial caused by an unusable approvals file (unreadable, not a file, invalid content) says
-/// so: the operator sees which file and what is wrong with it, not only `security=deny`.
-fn explain_fail_closed(engine: &PolicyEngine, message: String) -> String {
+/// A denial caused by an unusable approvals file (unreadable, not a file, invalid content) or by
+/// an allow-always decision that could not be written says so: the operator sees which file and
+/// what is wrong with it, not only `security=deny`.
+fn explain_fail_closed(engine: &PolicyEngine, reason: &str, message: String) -> String {
+    let path = engine.store().path().display().to_string();
+    if reason == "approval-state-write-failed" {
+        return format!(
+            "{message} (could not write exec approvals {path}: full disk, read-only or \
+             unwritable directory; the node log has the exact error)"
+        );
+    }
     let FileStatus::Invalid(problem) = &engine.compiled().status else {
         return message;
     };
-    let path = engine.store().path().display().to_string();
     let problem = if problem.contains(&path) {
         problem.clone()
     } else {

@@ -1,9 +1,9 @@
-//! `openclaw-node-faults-helper`: one node command (`get`, `set` or `run`) through the real
+//! `openclaw-node-faults-helper`: one node command (`get`, `set`, `run` or `prepare`) through the real
 //! commands layer (`NodeCommands` + `PolicyEngine`, a recording launcher) against the approvals
 //! file of a state dir, in its own process, so the fault tests can run it with dropped
 //! capabilities (`setpriv`) or a file-size limit.
 //!
-//! Usage: `openclaw-node-faults-helper <state-dir> <get|set|run> <params-json> [<fsize-bytes>]`.
+//! Usage: `openclaw-node-faults-helper <state-dir> <get|set|run|prepare> <params-json> [<fsize-bytes>]`.
 //! Prints one JSON line: `{"ok":true,"value":…,"events":[…]}` or
 //! `{"ok":false,"code":…,"message":…,"events":[…]}`.
 
@@ -43,7 +43,7 @@ fn fail(msg: &str) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(op), Some(params)) = (args.first(), args.get(1), args.get(2)) else {
-        fail("usage: <state-dir> <get|set|run> <params-json> [<fsize-bytes>]")
+        fail("usage: <state-dir> <get|set|run|prepare> <params-json> [<fsize-bytes>]")
     };
     if let Some(limit) = args.get(3) {
         let Ok(bytes) = limit.parse::<u64>() else {
@@ -66,7 +66,8 @@ fn main() {
         "get" => "system.execApprovals.get",
         "set" => "system.execApprovals.set",
         "run" => "system.run",
-        _ => fail("op must be get, set or run"),
+        "prepare" => "system.run.prepare",
+        _ => fail("op must be get, set, run or prepare"),
     };
     let state = std::path::PathBuf::from(dir);
     let policy = Arc::new(PolicyEngine::new(
