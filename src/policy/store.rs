@@ -688,7 +688,14 @@ impl Store {
 
     /// `ensureExecApprovals`: load, normalise, fill socket path/token, and rewrite canonically.
     /// An invalid file is left untouched (fail closed) and reported as such.
+    ///
+    /// A file that is already canonical is returned without taking the lock or touching the
+    /// directory, so `get` works on a read-only approvals directory.
     pub fn ensure(&self) -> Result<Snapshot, StoreError> {
+        let snap = self.read_snapshot()?;
+        if matches!(snap.status, FileStatus::Invalid(_)) || is_complete_canonical(&snap) {
+            return Ok(snap);
+        }
         let _lock = self.lock()?;
         let snap = self.read_snapshot()?;
         if matches!(snap.status, FileStatus::Invalid(_)) {
@@ -925,6 +932,22 @@ impl Store {
     }
 }
 
+/// A valid file on disk that `ensure` would not change: socket path and token set, every entry
+/// has an id, and the bytes are the canonical serialisation.
+fn is_complete_canonical(snap: &Snapshot) -> bool {
+    let f = &snap.file;
+    matches!(snap.status, FileStatus::Valid)
+        && f.socket.path.is_some()
+        && f.socket.token.is_some()
+        && f.agents.values().all(|a| {
+            a.allowlist
+                .iter()
+                .flatten()
+                .all(|e| e.id.as_deref().is_some_and(|s| !s.trim().is_empty()))
+        })
+        && snap.raw.as_deref() == Some(f.to_canonical_string().as_str())
+}
+
 /// Holds the sidecar `flock` until dropped.
 #[derive(Debug)]
 pub struct StoreLock {
@@ -934,6 +957,24 @@ pub struct StoreLock {
 fn read_raw(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
+        // A dangling symlink is not a missing file: someone meant a file to be there. Fail
+        // closed and say so instead of silently running with the defaults.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
+        {
+            let target = fs::read_link(path).unwrap_or_default();
+            return Err(StoreError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "dangling symlink (its target {} does not exist)",
+                        target.display()
+                    ),
+                ),
+            });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(StoreError::Read {

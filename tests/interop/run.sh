@@ -15,6 +15,8 @@
 #      `browser.request` for the tab list and a screenshot, routed to our node
 #   7. `openclaw approvals --node <id>`: get, set (security=allowlist), `allowlist add`,
 #      and the edit taking effect on the node (allowlisted runs, others denied), then restore
+#   7b. restart the gateway: the node reconnects by itself within RECONNECT_BOUND (45 s) and a
+#      system.run through the restarted gateway works
 #   8. SIGTERM the node: it must exit 0 and leave node-host-status.json in state "stopped"
 #
 # Prints one PASS/FAIL line per check and "N passed, M failed"; exits non-zero on failure.
@@ -24,7 +26,8 @@
 #                                the gateway (`openclaw gateway call node.invoke`), print the result
 #                                and stop everything (KEEP=1 leaves gateway + node running).
 # Env: OCLAB_DIR (<repo>/target/interop-lab), GW_PORT (18989), PROXY_PORT (18990),
-#      SHARED_LAB (<repo>/../shared/lab), PAIR_TIMEOUT (180 s), KEEP=1 (leave gateway running)
+#      SHARED_LAB (<repo>/../shared/lab), PAIR_TIMEOUT (180 s), KEEP=1 (leave gateway running),
+#      RECONNECT_BOUND (45 s)
 set -uo pipefail
 MODE=checks
 [ "${1:-}" = "--try" ] && MODE=try
@@ -303,6 +306,58 @@ assert d["defaults"]["security"] == "allowlist" and sys.argv[1] in pats, (d, pat
     || fail "could not restore the node's approvals"
 }
 approvals_check
+
+# --- 7b. gateway restart: the node comes back by itself and serves again -------------------
+# The gateway process is stopped (SIGTERM to its process group) and started again with the same
+# state; the node must leave `connected`, then be connected again (status file and
+# `openclaw nodes`) within RECONNECT_BOUND seconds of the gateway being healthy (the backoff is
+# capped at 30 s + 25 % jitter), with no operator action, and run a command through the gateway.
+RECONNECT_BOUND="${RECONNECT_BOUND:-45}"
+gateway_restart_check() {
+  if [ -z "$GW_PID" ]; then
+    echo "SKIP gateway restart (reusing a gateway this script did not start)"
+    return
+  fi
+  kill -TERM -- "-$GW_PID" 2>/dev/null || kill -TERM "$GW_PID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$GW_PID" 2>/dev/null
+  local t0=$SECONDS left=0
+  while [ $((SECONDS - t0)) -lt 20 ]; do
+    [ "$(status_state)" != "connected" ] && { left=1; break; }
+    sleep 0.2
+  done
+  [ $left -eq 1 ] && pass "gateway stopped: node left state=connected ($(status_state))" \
+    || fail "node-host-status.json still says connected 20 s after the gateway stopped"
+  HOME="$GW_HOME" setsid openclaw gateway run --port "$GW_PORT" --verbose >"$LOGS/gateway-$TS-restart.log" 2>&1 &
+  GW_PID=$!
+  t0=$SECONDS
+  until "${OCC[@]}" call health >/dev/null 2>&1; do
+    kill -0 "$GW_PID" 2>/dev/null || { fail "gateway did not restart; see $LOGS/gateway-$TS-restart.log"; return; }
+    [ $((SECONDS - t0)) -lt 120 ] || { fail "restarted gateway not ready after 120 s"; return; }
+    sleep 0.5
+  done
+  t0=$SECONDS
+  until [ "$(status_state)" = "connected" ] && connected_approved; do
+    [ $((SECONDS - t0)) -lt "$RECONNECT_BOUND" ] || break
+    sleep 0.5
+  done
+  if [ "$(status_state)" = "connected" ] && connected_approved; then
+    pass "node reconnected by itself $((SECONDS - t0)) s after the gateway restart (bound ${RECONNECT_BOUND} s)"
+  else
+    fail "node not connected ${RECONNECT_BOUND} s after the gateway restart (state $(status_state))"
+    return
+  fi
+  local f="$OCLAB_DIR/restart-approvals.json" out
+  echo "{\"version\":1,\"defaults\":{\"security\":\"allowlist\",\"ask\":\"off\",\"askFallback\":\"deny\"},\"agents\":{\"*\":{\"allowlist\":[{\"pattern\":\"$ECHO_PATH\"}]}}}" >"$f"
+  oc approvals set --node "$DEVICE_ID" --file "$f" --json >/dev/null 2>&1 \
+    || fail "openclaw approvals set --node after the gateway restart"
+  out="$("${OCC[@]}" invoke --node "$DEVICE_ID" --command system.run --params '{"command":["echo","after-restart"],"agentId":"main"}' 2>&1)"
+  grep -q '"stdout": "after-restart\\n"' <<<"$out" \
+    && pass "system.run through the restarted gateway" \
+    || fail "system.run after the gateway restart: ${out:0:300}"
+  [ -s "$OCLAB_DIR/approvals-orig.json" ] && oc approvals set --node "$DEVICE_ID" --file "$OCLAB_DIR/approvals-orig.json" --json >/dev/null 2>&1
+}
+gateway_restart_check
 
 # --- 8. clean shutdown ----------------------------------------------------------------------
 kill -TERM "$NODE_PID"
