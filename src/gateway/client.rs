@@ -1109,9 +1109,12 @@ async fn run_invoke<H: InvokeHandler>(
     req: InvokeRequest,
     token: CancellationToken,
 ) -> Result<String, InvokeError> {
+    // `biased`: an invoke cancelled while it waited never starts, even when a slot frees up in
+    // the same instant (cancelling a batch kills the running ones, freeing slots).
     let permit = tokio::select! {
-        p = limiter.running.clone().acquire_owned() => p.ok(),
+        biased;
         _ = token.cancelled() => None,
+        p = limiter.running.clone().acquire_owned() => p.ok().filter(|_| !token.is_cancelled()),
     };
     let Some(_permit) = permit else {
         return Err(InvokeError::unavailable(
