@@ -28,7 +28,7 @@ const DEFAULT_RUNNING: usize = 64;
 const DEFAULT_BOUND: usize = DEFAULT_RUNNING + 256;
 
 fn flood_command(i: usize) -> Vec<String> {
-    let script = if i % 2 == 0 {
+    let script = if i.is_multiple_of(2) {
         "yes | head -c 50000000"
     } else {
         "head -c 10000000 /dev/zero | tr '\\000' a"
@@ -113,7 +113,7 @@ async fn load_256_concurrent_system_runs_all_answered_once_with_bounded_rss() {
             // capped: the 200 000-byte head plus the marker
             assert_eq!(stdout.len(), CAP + MARKER.len(), "{id}");
             assert!(stdout.ends_with(MARKER), "{id}");
-            let fill = if k % 2 == 0 { "y\n" } else { "a" };
+            let fill = if k.is_multiple_of(2) { "y\n" } else { "a" };
             assert!(stdout.starts_with(&fill.repeat(100)), "{id}");
         } else {
             assert_eq!(stdout, format!("load-{i}\n"), "{id}");
