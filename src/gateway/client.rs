@@ -15,11 +15,22 @@
 //!   retried once with the stored device token on a trusted endpoint (loopback or pinned TLS),
 //!   then reported as a fatal [`ClientError::Auth`] (the operator must fix the credentials).
 //! - Tick watchdog: no frame for more than 2 × `tickIntervalMs` → close 4000 "tick timeout".
-//! - Inbound frames above the gateway's `maxPayload` close the socket with 1009 and reconnect.
+//! - Inbound frames above the gateway's `maxPayload` close the socket with 1009 and reconnect; a
+//!   text frame that is not valid UTF-8 closes it with 1007 (RFC 6455 §8.1) and reconnects.
+//!   Binary frames and malformed JSON are logged and dropped; an invoke frame the parser rejects
+//!   (e.g. params nested deeper than 128 levels) is still answered `INVALID_REQUEST` when its
+//!   `id`/`nodeId`/`command` can be read.
 //! - Invokes run on their own tasks (the read loop never blocks): at most
-//!   [`ClientConfig::max_running_invokes`] at once, up to [`ClientConfig::max_queued_invokes`]
-//!   more wait for a slot; beyond that the invoke is answered `UNAVAILABLE` "node busy".
-//!   Each invoke is cancelled when its `timeoutMs` passes or the connection drops.
+//!   [`ClientConfig::max_running_invokes`] at once (default 64), up to
+//!   [`ClientConfig::max_queued_invokes`] more wait for a slot (default 256, so 320 in flight);
+//!   beyond that the invoke is answered `UNAVAILABLE` "node busy: … retry later" at once.
+//!   Each invoke is cancelled when its `timeoutMs` passes, the gateway sends
+//!   `node.invoke.cancel`, or the connection drops; a cancelled queued invoke never starts.
+//! - Invoke ids: a request whose id is still active is not run again (logged); the active
+//!   invoke's single result answers that id — an immediate error would resolve the gateway's
+//!   pending call while the first run is still going. An id reused after its result is a new
+//!   request and gets its own result. So each id is answered exactly once per request the
+//!   gateway can still be waiting on.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -86,7 +97,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Wait for `connect.challenge`, then for the `connect` response.
     pub challenge_timeout: Duration,
+    /// Invokes handled at once (default 64).
     pub max_running_invokes: usize,
+    /// Invokes waiting for a slot (default 256); beyond running + queued: "node busy".
     pub max_queued_invokes: usize,
     /// When the node started (the first `hello-ok` logs the time since).
     pub started: Instant,
@@ -966,6 +979,14 @@ impl GatewayClient {
                             closed_by_us = true;
                             break connected_retry(format!("oversized frame: {e}"));
                         }
+                        Some(Err(WsError::Utf8(e))) => {
+                            // RFC 6455 §8.1: invalid UTF-8 in a text frame fails the connection
+                            // with 1007; reconnect like after any other close.
+                            warn!("text frame from the gateway is not valid UTF-8 ({e}); closing with 1007");
+                            conn.close(1007, "invalid UTF-8 in a text frame").await;
+                            closed_by_us = true;
+                            break connected_retry(format!("invalid UTF-8 in a text frame: {e}"));
+                        }
                         Some(Err(e)) => {
                             warn!("gateway connection error: {e}");
                             break connected_retry(format!("connection error: {e}"));
@@ -1009,10 +1030,25 @@ impl GatewayClient {
         let frame = match frames::parse_inbound(text) {
             Ok(f) => f,
             Err(e) => {
-                warn!(
-                    "ignoring a malformed frame from the gateway ({} bytes): {e}",
-                    text.len()
-                );
+                // An invoke whose params cannot be decoded (e.g. nested deeper than the parser's
+                // limit) is answered, so the gateway does not wait for its deadline.
+                if let Some(h) = frames::salvage_invoke_header(text) {
+                    warn!(
+                        "invoke {} ({}) could not be decoded ({} bytes): {e}; answering INVALID_REQUEST",
+                        h.id,
+                        h.command,
+                        text.len()
+                    );
+                    let err = InvokeError::invalid(format!(
+                        "INVALID_REQUEST: invoke could not be decoded: {e}"
+                    ));
+                    self.refuse(conn, h.id, err);
+                } else {
+                    warn!(
+                        "ignoring a malformed frame from the gateway ({} bytes): {e}",
+                        text.len()
+                    );
+                }
                 return;
             }
         };
@@ -1052,6 +1088,22 @@ impl GatewayClient {
             }
             Inbound::Req(r) => debug!("ignoring a {} request from the gateway", r.method),
         }
+    }
+
+    /// Answer invoke `id` with `err` without running anything (unless an invoke with that id
+    /// is active: its own result answers the id).
+    fn refuse(&self, conn: &Arc<Conn>, id: String, err: InvokeError) {
+        if conn
+            .active
+            .lock()
+            .map(|a| a.contains_key(&id))
+            .unwrap_or(true)
+        {
+            warn!("invoke id {id} is already active; not answering it twice");
+            return;
+        }
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.send_result(&id, Err(err)).await });
     }
 
     fn dispatch<H: InvokeHandler>(&self, conn: &Arc<Conn>, handler: &Arc<H>, req: InvokeRequest) {
@@ -1109,9 +1161,12 @@ async fn run_invoke<H: InvokeHandler>(
     req: InvokeRequest,
     token: CancellationToken,
 ) -> Result<String, InvokeError> {
+    // `biased`: an invoke cancelled while it waited never starts, even when a slot frees up in
+    // the same instant (cancelling a batch kills the running ones, freeing slots).
     let permit = tokio::select! {
-        p = limiter.running.clone().acquire_owned() => p.ok(),
+        biased;
         _ = token.cancelled() => None,
+        p = limiter.running.clone().acquire_owned() => p.ok().filter(|_| !token.is_cancelled()),
     };
     let Some(_permit) = permit else {
         return Err(InvokeError::unavailable(

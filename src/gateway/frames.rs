@@ -303,6 +303,55 @@ impl InvokeRequest {
     }
 }
 
+/// The routing fields of a `node.invoke.request` frame that [`parse_inbound`] rejected, e.g.
+/// because its params nest deeper than the JSON parser's 128-level limit: enough to answer the
+/// invoke with an error instead of leaving the gateway waiting for its deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeHeader {
+    pub id: String,
+    pub node_id: String,
+    pub command: String,
+}
+
+#[derive(Deserialize)]
+struct SkeletonFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    payload: Option<SkeletonPayload>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SkeletonPayload {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    node_id: Option<String>,
+    #[serde(default)]
+    command: Option<String>,
+}
+
+/// Read only the header of an invoke frame: every other value (`params`, …) is skipped by the
+/// parser's iterative scanner, so arbitrarily deep nesting costs no stack. `None` unless the
+/// text is well-formed JSON, a `node.invoke.request` event, and carries non-empty `id`,
+/// `nodeId` and `command` (the frames the reference host would have served).
+pub fn salvage_invoke_header(text: &str) -> Option<InvokeHeader> {
+    let f: SkeletonFrame = serde_json::from_str(text).ok()?;
+    if f.kind != "event" || f.event != "node.invoke.request" {
+        return None;
+    }
+    let p = f.payload?;
+    let s = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    Some(InvokeHeader {
+        id: s(p.id)?,
+        node_id: s(p.node_id)?,
+        command: s(p.command)?,
+    })
+}
+
 /// `node.invoke.result.error` (closed: `code`, `message` only, both non-empty).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InvokeResultError {
@@ -334,6 +383,30 @@ pub struct NodeEventParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_deep_nesting_is_rejected_but_the_invoke_header_is_salvaged() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let text = format!(
+            r#"{{"type":"event","event":"node.invoke.request","payload":{{"params":{deep},"id":" i1 ","nodeId":"n","command":"system.run"}}}}"#
+        );
+        assert!(parse_inbound(&text).is_err());
+        assert_eq!(
+            salvage_invoke_header(&text),
+            Some(InvokeHeader {
+                id: "i1".into(),
+                node_id: "n".into(),
+                command: "system.run".into()
+            })
+        );
+        // not an invoke, truncated JSON, or missing fields: nothing to answer
+        assert_eq!(salvage_invoke_header(&deep), None);
+        assert_eq!(salvage_invoke_header(&text[..text.len() - 1]), None);
+        let other = text.replace("node.invoke.request", "health");
+        assert_eq!(salvage_invoke_header(&other), None);
+        let no_id = text.replace(r#""id":" i1 ""#, r#""id":"  ""#);
+        assert_eq!(salvage_invoke_header(&no_id), None);
+    }
     use serde_json::json;
 
     #[test]
