@@ -61,29 +61,36 @@ impl RunChild {
         }
     }
 
-    fn pump_output(&mut self, capture: &Capture) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut readers = Vec::with_capacity(2);
+    /// The output readers, as futures the supervising task polls itself. They are not spawned
+    /// as tasks: a spawned reader can sit unpolled in a worker's LIFO slot while that worker does
+    /// synchronous launch work for another run, and the bounded drain would then give up on
+    /// bytes already in the pipe (a finished run reported with its output missing).
+    fn pump_output(&mut self, capture: &Capture) -> Vec<Reader> {
+        let mut readers: Vec<Reader> = Vec::with_capacity(2);
         match self {
             Self::Forked(c) => {
                 if let Some(out) = c.stdout.take() {
-                    readers.push(tokio::spawn(capture.clone().pump(Stream::Stdout, out)));
+                    readers.push(Box::pin(capture.clone().pump(Stream::Stdout, out)));
                 }
                 if let Some(err) = c.stderr.take() {
-                    readers.push(tokio::spawn(capture.clone().pump(Stream::Stderr, err)));
+                    readers.push(Box::pin(capture.clone().pump(Stream::Stderr, err)));
                 }
             }
             Self::Cloned(c) => {
                 if let Some(out) = c.stdout.take() {
-                    readers.push(tokio::spawn(capture.clone().pump(Stream::Stdout, out)));
+                    readers.push(Box::pin(capture.clone().pump(Stream::Stdout, out)));
                 }
                 if let Some(err) = c.stderr.take() {
-                    readers.push(tokio::spawn(capture.clone().pump(Stream::Stderr, err)));
+                    readers.push(Box::pin(capture.clone().pump(Stream::Stderr, err)));
                 }
             }
         }
         readers
     }
 }
+
+/// One output stream's reader (see [`RunChild::pump_output`]).
+type Reader = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 enum Stop {
     Exited(std::io::Result<ExitStatus>),
@@ -416,19 +423,26 @@ impl LauncherInner {
     ) -> RunOutcome {
         let pgid = child.pid();
         let capture = Capture::new();
-        let mut readers = child.pump_output(&capture);
+        // Readers are driven by this task, concurrently with the wait (a child blocks once a
+        // pipe is full), then through the bounded drain.
+        let mut readers =
+            std::pin::pin!(futures_util::future::join_all(child.pump_output(&capture)));
+        let mut readers_done = false;
 
         let timeout = policy.timeout_ms(req.timeout_ms);
-        let expire = async {
+        let mut expire = std::pin::pin!(async {
             match timeout {
                 Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
                 None => std::future::pending().await,
             }
-        };
-        let stop = tokio::select! {
-            s = child.wait() => Stop::Exited(s),
-            () = expire => Stop::TimedOut,
-            () = cancel.cancelled() => Stop::Cancelled,
+        });
+        let stop = loop {
+            tokio::select! {
+                s = child.wait() => break Stop::Exited(s),
+                () = &mut expire => break Stop::TimedOut,
+                () = cancel.cancelled() => break Stop::Cancelled,
+                _ = &mut readers, if !readers_done => readers_done = true,
+            }
         };
         let (status, timed_out, cancelled) = match stop {
             Stop::Exited(s) => (s, false, false),
@@ -437,24 +451,19 @@ impl LauncherInner {
         };
 
         // Bounded drain: descendants may still hold the pipes.
-        let mut all = futures_util::future::join_all(readers.iter_mut());
-        let drained = tokio::time::timeout(Duration::from_millis(POST_EXIT_DRAIN_MS), &mut all)
-            .await
-            .is_ok();
-        if !drained {
-            match cgroup {
-                Some(c) => c.kill_all(),
-                None => signal_group(pgid, libc::SIGKILL),
-            }
-            if tokio::time::timeout(Duration::from_millis(500), &mut all)
-                .await
-                .is_err()
-            {
-                // A descendant outside our reach holds a pipe: stop reading.
-                drop(all);
-                for r in &readers {
-                    r.abort();
+        if !readers_done {
+            let drained =
+                tokio::time::timeout(Duration::from_millis(POST_EXIT_DRAIN_MS), &mut readers)
+                    .await
+                    .is_ok();
+            if !drained {
+                match cgroup {
+                    Some(c) => c.kill_all(),
+                    None => signal_group(pgid, libc::SIGKILL),
                 }
+                // A descendant outside our reach may still hold a pipe: after this, stop
+                // reading (the readers are dropped with this frame).
+                let _ = tokio::time::timeout(Duration::from_millis(500), &mut readers).await;
             }
         }
         let (stdout, stderr) = capture.finish();
