@@ -1,0 +1,153 @@
+//! Fuzzing regressions: every input a fuzz target ever crashed on is pinned here as a named
+//! test (`fuzz_<target>_<what>`, input kept in `fuzz/regressions/<target>/`), and the committed
+//! seed corpora (`fuzz/corpus/<target>/`) are replayed through the same production decoders on
+//! stable Rust, so CI exercises them without cargo-fuzz. See FUZZING.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use openclaw_node::browser::builtin::{match_route, validate_act};
+use openclaw_node::browser::route::Settings;
+use openclaw_node::browser::{check_route, decode_params as browser_params, resolve_call};
+use openclaw_node::commands::decode_params;
+use openclaw_node::gateway::frames::{Inbound, InvokeRequest, parse_inbound};
+use openclaw_node::policy::decode_approvals_set;
+use openclaw_node::policy::plan;
+use openclaw_node::policy::store::{normalize_remote, parse_text};
+
+fn inputs(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind)
+        .join(target);
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = rd
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let data = std::fs::read(&p).unwrap();
+            (p, data)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v = inputs("corpus", target);
+    v.extend(inputs("regressions", target));
+    v
+}
+
+/// The gateway client's decoding of one inbound text frame (what `gateway_frame` fuzzes).
+fn gateway_frame(text: &str) -> Option<InvokeRequest> {
+    match parse_inbound(text).ok()? {
+        Inbound::Event(ev) => {
+            assert!(!ev.event.is_empty());
+            let req = InvokeRequest::from_payload(ev.payload.as_ref()?)?;
+            assert!(!req.id.is_empty() && !req.node_id.is_empty() && !req.command.is_empty());
+            Some(req)
+        }
+        Inbound::Res(r) => {
+            assert!(!r.id.is_empty());
+            None
+        }
+        Inbound::Req(_) => None,
+    }
+}
+
+fn system_run(text: &str) -> Result<plan::RunRequest, String> {
+    let v = decode_params(Some(text), true).map_err(|e| e.message)?;
+    let r = plan::decode(&v)?;
+    assert!(!r.argv.is_empty());
+    Ok(r)
+}
+
+fn approvals_set(text: &str) -> Result<String, String> {
+    let v = decode_params(Some(text), true).map_err(|e| e.message)?;
+    let (file, _) = decode_approvals_set(&v).map_err(|e| e.message)?;
+    let mut f = normalize_remote(file)?;
+    f.ensure_ids();
+    let canonical = f.to_canonical_string();
+    parse_text(&canonical).map_err(|m| format!("written file does not read back: {m}"))?;
+    Ok(canonical)
+}
+
+fn browser_proxy(text: &str) -> Result<(String, String), String> {
+    let v = decode_params(Some(text), false).map_err(|e| e.message)?;
+    let (obj, raw) = browser_params(&v).map_err(|e| e.message)?;
+    let s = Settings::default();
+    let (m, p) = check_route(obj, &raw, &s).map_err(|e| e.message)?;
+    let call = resolve_call(obj, m, p, s).map_err(|e| e.message)?;
+    if let Ok(openclaw_node::browser::builtin::Route::Act) =
+        match_route(&call.req.method, &call.req.path)
+    {
+        let _ = validate_act(&call.req, 0);
+    }
+    Ok((call.req.method, call.req.path))
+}
+
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+#[test]
+fn fuzz_corpus_gateway_frame_replays() {
+    let seeds = corpus("gateway_frame");
+    assert!(seeds.len() >= 50, "gateway_frame seeds missing");
+    let invokes = seeds
+        .iter()
+        .filter_map(|(_, d)| text(d).and_then(gateway_frame))
+        .count();
+    assert!(
+        invokes >= 10,
+        "expected node.invoke.request seeds, got {invokes}"
+    );
+}
+
+#[test]
+fn fuzz_corpus_system_run_params_replays() {
+    let seeds = corpus("system_run_params");
+    assert!(seeds.len() >= 50, "system_run_params seeds missing");
+    let accepted = seeds
+        .iter()
+        .filter(|(_, d)| text(d).is_some_and(|t| system_run(t).is_ok()))
+        .count();
+    assert!(accepted >= 40, "only {accepted} seeds decode");
+}
+
+#[test]
+fn fuzz_corpus_exec_approvals_set_params_replays() {
+    let seeds = corpus("exec_approvals_set_params");
+    assert!(seeds.len() >= 10, "exec_approvals_set_params seeds missing");
+    let accepted = seeds
+        .iter()
+        .filter(|(_, d)| text(d).is_some_and(|t| approvals_set(t).is_ok()))
+        .count();
+    assert!(accepted >= 5, "only {accepted} seeds normalise");
+}
+
+#[test]
+fn fuzz_corpus_browser_proxy_params_replays() {
+    let seeds = corpus("browser_proxy_params");
+    assert!(seeds.len() >= 50, "browser_proxy_params seeds missing");
+    let accepted = seeds
+        .iter()
+        .filter(|(_, d)| text(d).is_some_and(|t| browser_proxy(t).is_ok()))
+        .count();
+    assert!(accepted >= 40, "only {accepted} seeds validate");
+}
+
+#[test]
+fn fuzz_corpus_approvals_file_replays() {
+    let seeds = corpus("approvals_file");
+    assert!(seeds.len() >= 20, "approvals_file seeds missing");
+    for (p, d) in &seeds {
+        if let Ok(f) = parse_text(&String::from_utf8_lossy(d)) {
+            let once = f.to_canonical_string();
+            let again = parse_text(&once).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert_eq!(again.to_canonical_string(), once, "{}", p.display());
+        }
+    }
+}
