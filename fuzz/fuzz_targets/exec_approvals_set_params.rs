@@ -6,7 +6,8 @@
 //! Invariants: never panics; errors are non-empty; an accepted file, after `ensure_ids` (as the
 //! store does before writing), serialises to a canonical form that the on-disk parser accepts
 //! (a remote `set` can never brick the node) and that is a fixed point; every entry has an id;
-//! the redacted form carries no token; the file compiles.
+//! resubmitting the stored file is a no-op; the redacted form carries no token; the file
+//! compiles.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -58,6 +59,13 @@ fuzz_target!(|data: &[u8]| {
         on_disk.to_canonical_string(),
         canonical,
         "canonical form is a fixed point"
+    );
+    // Submitting the stored file again (what a UI round trip does) changes nothing.
+    let resubmitted = normalize_remote(&on_disk.to_value()).expect("stored file resubmits");
+    assert_eq!(
+        resubmitted.to_canonical_string(),
+        canonical,
+        "remote set is idempotent"
     );
     let redacted = on_disk.redacted();
     assert!(redacted.socket.token.is_none());

@@ -180,6 +180,24 @@ fuzz_target!(|data: &[u8]| {
                 let plan = v.get("plan").expect("{plan}");
                 let p = decode_plan(plan).expect("a prepared plan decodes as systemRunPlan");
                 assert!(!p.argv.is_empty());
+                // The run the gateway sends after approval binds to the plan it was given.
+                let bound = RunRequest {
+                    argv: p.argv.clone(),
+                    cwd: p.cwd.clone(),
+                    agent_id: p.agent_id.clone(),
+                    session_key: p.session_key.clone(),
+                    env: req.env.clone(),
+                    approved: true,
+                    approval_decision: Some(ApprovalDecision::AllowOnce),
+                    plan: Some(plan.clone()),
+                    ..RunRequest::default()
+                };
+                let d = decide(&w.policy, &bound, &ctx, &w.fs);
+                assert!(
+                    !d.message.contains("systemRunPlan"),
+                    "a prepared plan does not bind: {} ({plan})",
+                    d.message
+                );
             }
             Err(m) => assert!(!m.trim().is_empty()),
         }
