@@ -151,3 +151,55 @@ fn fuzz_corpus_approvals_file_replays() {
         }
     }
 }
+
+/// The pure decoders split out of `BrowserProxy::handle` / `Builtin::route` for fuzzing keep the
+/// adapter's messages and route table.
+#[test]
+fn fuzz_browser_proxy_params_split_decoders_keep_behaviour() {
+    use openclaw_node::browser::builtin::Route;
+    use serde_json::json;
+    let e = browser_params(&json!([])).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Error: INVALID_REQUEST: paramsJSON must be a JSON object"
+    );
+    let e = browser_params(&json!({"path": "  "})).unwrap_err();
+    assert_eq!(e.message, "Error: INVALID_REQUEST: path required");
+    assert_eq!(
+        browser_proxy(r#"{"method":" post ","path":"tabs/open/","timeoutMs":0.5}"#).unwrap(),
+        ("POST".to_string(), "/tabs/open".to_string())
+    );
+    let e = browser_proxy(r#"{"method":"PUT","path":"/"}"#).unwrap_err();
+    assert_eq!(
+        e,
+        "Error: INVALID_REQUEST: method must be GET, POST, or DELETE"
+    );
+    let e = browser_proxy(r#"{"method":"DELETE","path":"/profiles/work"}"#).unwrap_err();
+    assert!(
+        e.contains("cannot mutate persistent browser profiles"),
+        "{e}"
+    );
+    assert_eq!(
+        match_route("DELETE", "/tabs/a%2Fb").unwrap(),
+        Route::CloseTab("a/b".into())
+    );
+    assert_eq!(match_route("DELETE", "/tabs/%zz").unwrap_err().status, 400);
+    assert_eq!(match_route("GET", "/start").unwrap_err().status, 404);
+    assert_eq!(match_route("POST", "/act").unwrap(), Route::Act);
+}
+
+/// `system.execApprovals.set` params and remote-file checks, split out of `Store::set_remote`.
+#[test]
+fn fuzz_exec_approvals_set_params_split_decoders_keep_behaviour() {
+    let e = approvals_set(r#"{"file":"x"}"#).unwrap_err();
+    assert_eq!(e, "exec approvals file required");
+    let e = approvals_set(r#"{"file":{"agents":[]}}"#).unwrap_err();
+    assert!(!e.is_empty());
+    let e = approvals_set(r#"{"file":{"version":1,"socket":{"path":"a\u0000b"}}}"#).unwrap_err();
+    assert_eq!(e, "file contains NUL characters");
+    let ok = approvals_set(
+        r#"{"file":{"version":2,"agents":{"main":{"allowlist":["/usr/bin/rg"]}}},"baseHash":"x"}"#,
+    )
+    .unwrap();
+    assert!(ok.contains("\"/usr/bin/rg\""), "{ok}");
+}
