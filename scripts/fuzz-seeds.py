@@ -10,6 +10,8 @@ Sources:
   - SPEC_DIR/exec-approvals.md         §19 behaviour cases (argv:[…] / sh:"…" requests,
                                        allowlist patterns) and the §2 file shapes
   - policies/presets/*.json            the shipped approvals presets
+  - AX_TREES below                      CDP accessibility trees shaped like the pages of the
+                                        browser transcript (browser_snapshot)
   - fuzz/regressions/<target>/*        inputs of crashes found by fuzzing (kept forever)
 
 Output is deterministic: each seed is named by the SHA-1 of its bytes (libFuzzer's convention),
@@ -37,6 +39,7 @@ TARGETS = [
     "system_run_params",
     "exec_approvals_set_params",
     "browser_proxy_params",
+    "browser_snapshot",
 ]
 
 seeds = {t: {} for t in TARGETS}
@@ -262,6 +265,52 @@ def from_spec_files():
     add("exec_approvals_set_params", {"file": "not an object"})
 
 
+def ax(node_id, role, name="", children=(), parent=None, backend=None, **extra):
+    n = {"nodeId": node_id, "role": {"type": "role", "value": role},
+         "name": {"type": "computedString", "value": name}, "childIds": list(children)}
+    if parent is not None:
+        n["parentId"] = parent
+    if backend is not None:
+        n["backendDOMNodeId"] = backend
+    n.update(extra)
+    return n
+
+
+# Accessibility trees like those of the transcript's test pages (form, links, list, dialog).
+AX_TREES = [
+    [ax("1", "RootWebArea", "Test page", ["2", "3", "4"], backend=1),
+     ax("2", "heading", "Hello", ["5"], "1", 10,
+        properties=[{"name": "level", "value": {"type": "integer", "value": 1}}]),
+     ax("5", "StaticText", "Hello", [], "2", 11),
+     ax("3", "generic", "", ["6", "7"], "1", 12),
+     ax("6", "textbox", "Name", [], "3", 13, value={"type": "string", "value": "x"}),
+     ax("7", "button", "Submit", ["8"], "3", 14,
+        properties=[{"name": "focusable", "value": {"type": "booleanOrUndefined", "value": True}}]),
+     ax("8", "StaticText", "Submit", [], "7", 15),
+     ax("4", "link", "Page 2", ["9"], "1", 16),
+     ax("9", "StaticText", "Page 2", [], "4", 17)],
+    [ax("1", "RootWebArea", "List", ["2"], backend=1),
+     ax("2", "list", "", ["3", "4"], "1", 2),
+     ax("3", "listitem", "", ["5"], "2", 3),
+     ax("5", "checkbox", "one", [], "3", 4,
+        properties=[{"name": "checked", "value": {"type": "tristate", "value": "true"}}]),
+     ax("4", "listitem", "", ["6"], "2", 5, ignored=True),
+     ax("6", "InlineTextBox", "two", [], "4", 6)],
+    [ax("1", "RootWebArea", "Dialog", ["2"], backend=1),
+     ax("2", "dialog", "Confirm", ["3", "4"], "1", 2),
+     ax("3", "button", "OK", [], "2", 3),
+     ax("4", "combobox", "Pick", ["5"], "2", 4),
+     ax("5", "option", "A", [], "4", 5)],
+]
+
+
+def from_ax_trees():
+    for tree in AX_TREES:
+        text = json.dumps(tree, separators=(",", ":")).encode()
+        for flags in (0x00, 0x01, 0x02, 0x07 | 0x40, 0x0F, 0x28):
+            add("browser_snapshot", bytes([flags]) + text)
+
+
 def from_presets():
     d = os.path.join(ROOT, "policies", "presets")
     if not os.path.isdir(d):
@@ -299,6 +348,7 @@ def main():
     from_cases(os.path.join(spec, "exec-approvals.md"))
     from_spec_files()
     from_presets()
+    from_ax_trees()
     from_regressions()
     total = 0
     for t in TARGETS:

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use openclaw_node::browser::builtin::{match_route, validate_act};
 use openclaw_node::browser::route::Settings;
+use openclaw_node::browser::snapshot::{RefTable, SnapshotOptions, render_ai, render_aria};
 use openclaw_node::browser::{check_route, decode_params as browser_params, resolve_call};
 use openclaw_node::commands::decode_params;
 use openclaw_node::gateway::frames::{Inbound, InvokeRequest, parse_inbound};
@@ -202,4 +203,52 @@ fn fuzz_exec_approvals_set_params_split_decoders_keep_behaviour() {
     )
     .unwrap();
     assert!(ok.contains("\"/usr/bin/rg\""), "{ok}");
+}
+
+/// Run the `browser_snapshot` target's renderers on one input (flag byte + AX node list), on a
+/// thread, failing if it does not finish in time.
+fn snapshot_within(data: &[u8], secs: u64) -> (String, usize) {
+    let data = data.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let nodes: Vec<serde_json::Value> = serde_json::from_slice(&data[1..]).unwrap();
+        let opts = SnapshotOptions {
+            interactive: data[0] & 1 != 0,
+            compact: data[0] & 2 != 0,
+            ..SnapshotOptions::default()
+        };
+        let mut table = RefTable::default();
+        let r = render_ai(&nodes, &opts, &mut table);
+        let aria = render_aria(&nodes, 1000, &mut table);
+        let _ = tx.send((r.snapshot, aria.len()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("snapshot rendering did not terminate")
+}
+
+/// Found by `browser_snapshot` in 12 s: an AX node listed as a child twice (or a cycle) made
+/// `render_ai` walk the tree once per path — 2^100 paths for a 100-deep chain.
+#[test]
+fn fuzz_browser_snapshot_shared_children_render_once() {
+    let nodes = br#"[{"nodeId":"1","role":{"value":"button"},"name":{"value":"a"},"childIds":["2","2"]},
+        {"nodeId":"2","parentId":"1","role":{"value":"button"},"name":{"value":"b"},"childIds":["3","3"]},
+        {"nodeId":"3","parentId":"2","role":{"value":"button"},"name":{"value":"c"},"childIds":["1"]}]"#;
+    let mut input = vec![0u8];
+    input.extend_from_slice(nodes);
+    let (text, aria) = snapshot_within(&input, 10);
+    assert_eq!(text.lines().count(), 3, "each node once:\n{text}");
+    assert_eq!(aria, 3);
+    for (name, data) in inputs("regressions", "browser_snapshot") {
+        snapshot_within(&data, 10);
+        eprintln!("{} ok", name.display());
+    }
+}
+
+/// An ignored AX node that is its own child made `render_aria` loop forever (the depth guard
+/// does not grow through ignored nodes).
+#[test]
+fn fuzz_browser_snapshot_ignored_self_loop_terminates() {
+    let input = b"\x00[{\"nodeId\":\"1\",\"ignored\":true,\"childIds\":[\"1\"]}]";
+    let (text, aria) = snapshot_within(input, 10);
+    assert_eq!((text.as_str(), aria), ("", 0));
 }
