@@ -252,3 +252,22 @@ fn fuzz_browser_snapshot_ignored_self_loop_terminates() {
     let (text, aria) = snapshot_within(input, 10);
     assert_eq!((text.as_str(), aria), ("", 0));
 }
+
+/// Found by `approvals_file` (seeded run): a number in an unknown field kept verbatim was
+/// written as `1.333333333333333e+55` and read back as a different float, so the canonical file
+/// was not a fixed point (every read would rewrite it and change its hash). JSON floats must
+/// round-trip exactly (serde_json `float_roundtrip`).
+#[test]
+fn fuzz_approvals_file_float_round_trips() {
+    for (name, data) in inputs("regressions", "approvals_file") {
+        let f = parse_text(&String::from_utf8_lossy(&data)).unwrap();
+        let once = f.to_canonical_string();
+        let again = parse_text(&once).unwrap().to_canonical_string();
+        assert_eq!(again, once, "{}", name.display());
+    }
+    let text = r#"{"version":1,"agents":{"main":{"x":1.333333333333333e+55,"allowlist":[]}}}"#;
+    let once = parse_text(text).unwrap().to_canonical_string();
+    assert_eq!(parse_text(&once).unwrap().to_canonical_string(), once);
+    let v: serde_json::Value = serde_json::from_str("1.333333333333333e+55").unwrap();
+    assert_eq!(v.as_f64(), Some(1.333333333333333e55));
+}
