@@ -9,7 +9,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(file) = parse_text(&text) {
         let once = file.to_canonical_string();
         let again = parse_text(&once).expect("canonical output must parse");
-        assert_eq!(again.to_canonical_string(), once, "canonical form is a fixed point");
+        assert_eq!(
+            again.to_canonical_string(),
+            once,
+            "canonical form is a fixed point"
+        );
         let _ = file.redacted().to_value();
     }
 });

@@ -48,7 +48,8 @@ fn oracle(p: &[T], s: &[char]) -> bool {
             Some(T::Lit(c)) => s.get(j) == Some(c) && go(p, s, i + 1, j + 1, m),
             Some(T::One) => s.get(j).is_some_and(|c| *c != '/') && go(p, s, i + 1, j + 1, m),
             Some(T::Star) => {
-                go(p, s, i + 1, j, m) || (s.get(j).is_some_and(|c| *c != '/') && go(p, s, i, j + 1, m))
+                go(p, s, i + 1, j, m)
+                    || (s.get(j).is_some_and(|c| *c != '/') && go(p, s, i, j + 1, m))
             }
             Some(T::Any) => go(p, s, i + 1, j, m) || (j < s.len() && go(p, s, i, j + 1, m)),
         };
@@ -58,7 +59,9 @@ fn oracle(p: &[T], s: &[char]) -> bool {
     go(p, s, 0, 0, &mut memo)
 }
 
-const ALPHA: &[char] = &['a', 'b', '/', '*', '?', '.', '[', ']', '{', '}', ',', '-', '\\', '!', 'é'];
+const ALPHA: &[char] = &[
+    'a', 'b', '/', '*', '?', '.', '[', ']', '{', '}', ',', '-', '\\', '!', 'é',
+];
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

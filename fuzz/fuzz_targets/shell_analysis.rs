@@ -25,10 +25,15 @@ fuzz_target!(|data: &[u8]| {
         let b = analyze(&rebuilt).expect("rebuilt payload must analyse");
         let av: Vec<_> = a.segments().map(|s| s.argv.clone()).collect();
         let bv: Vec<_> = b.segments().map(|s| s.argv.clone()).collect();
-        assert_eq!(av, bv, "rebuild changed the argv: {payload:?} -> {rebuilt:?}");
+        assert_eq!(
+            av, bv,
+            "rebuild changed the argv: {payload:?} -> {rebuilt:?}"
+        );
     }
-    let file = parse_text(r#"{"version":1,"agents":{"main":{"allowlist":["/usr/bin/rg","/usr/bin/e*"]}}}"#)
-        .expect("static file");
+    let file = parse_text(
+        r#"{"version":1,"agents":{"main":{"allowlist":["/usr/bin/rg","/usr/bin/e*"]}}}"#,
+    )
+    .expect("static file");
     let policy = CompiledPolicy::from_file(file, None);
     let safe = SafeBinConfig::default();
     let ctx = Context {
@@ -39,5 +44,10 @@ fuzz_target!(|data: &[u8]| {
         node_path: "/usr/bin:/bin",
         inherited_env: &[],
     };
-    let _ = decide(&policy, &RunRequest::shell(payload), &ctx, &VirtualFs::conventions());
+    let _ = decide(
+        &policy,
+        &RunRequest::shell(payload),
+        &ctx,
+        &VirtualFs::conventions(),
+    );
 });

@@ -241,45 +241,25 @@ impl Builtin {
             ));
         }
         let profile = self.profile(&req.profile);
-        match (method, path) {
-            ("GET", "/") => self.status(&profile, req).await,
-            ("POST", "/start") => self.start(&profile, req).await,
-            ("POST", "/stop") => {
+        match match_route(method, path)? {
+            Route::Status => self.status(&profile, req).await,
+            Route::Start => self.start(&profile, req).await,
+            Route::Stop => {
                 let stopped = stop_profile(&profile).await;
                 Ok(json!({"ok": true, "stopped": stopped, "profile": profile.name}))
             }
-            ("GET", "/tabs") => self.tabs_route(&profile).await,
-            ("POST", "/tabs/open") => self.open_route(&profile, req).await,
-            ("POST", "/tabs/focus") => self.focus_route(&profile, req).await,
-            ("POST", "/navigate") => self.navigate_route(&profile, req).await,
-            ("POST", "/screenshot") => self.screenshot_route(&profile, req).await,
-            ("GET", "/snapshot") => self.snapshot_route(&profile, req).await,
-            ("POST", "/act") => self.act_route(&profile, req).await,
-            ("GET", "/console") => self.console_route(&profile, req).await,
-            ("GET", "/errors") => self.errors_route(&profile, req).await,
-            ("POST", "/hooks/dialog") => self.dialog_route(&profile, req).await,
-            ("POST", "/pdf") => self.pdf_route(&profile, req).await,
-            ("DELETE", p) if p.starts_with("/tabs/") && p[6..].split('/').count() == 1 => {
-                let raw = &p[6..];
-                let bytes = raw.as_bytes();
-                let malformed = bytes.iter().enumerate().any(|(i, c)| {
-                    *c == b'%'
-                        && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-                });
-                if malformed {
-                    return Err(RouteError::new(
-                        400,
-                        "invalid path parameter encoding: targetId",
-                    ));
-                }
-                let id = percent_encoding::percent_decode_str(raw)
-                    .decode_utf8()
-                    .map_err(|_| RouteError::new(400, "invalid path parameter encoding: targetId"))?
-                    .to_string();
-                self.close_route(&profile, req, &id).await
-            }
-            _ => Err(RouteError::not_found()),
+            Route::Tabs => self.tabs_route(&profile).await,
+            Route::OpenTab => self.open_route(&profile, req).await,
+            Route::FocusTab => self.focus_route(&profile, req).await,
+            Route::Navigate => self.navigate_route(&profile, req).await,
+            Route::Screenshot => self.screenshot_route(&profile, req).await,
+            Route::Snapshot => self.snapshot_route(&profile, req).await,
+            Route::Act => self.act_route(&profile, req).await,
+            Route::Console => self.console_route(&profile, req).await,
+            Route::Errors => self.errors_route(&profile, req).await,
+            Route::Dialog => self.dialog_route(&profile, req).await,
+            Route::Pdf => self.pdf_route(&profile, req).await,
+            Route::CloseTab(id) => self.close_route(&profile, req, &id).await,
         }
     }
 
@@ -1344,8 +1324,72 @@ impl Builtin {
     }
 }
 
+/// A built-in route (browser-routes §3) other than `GET /profiles`, which is served before
+/// profile resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Status,
+    Start,
+    Stop,
+    Tabs,
+    OpenTab,
+    FocusTab,
+    Navigate,
+    Screenshot,
+    Snapshot,
+    Act,
+    Console,
+    Errors,
+    Dialog,
+    Pdf,
+    /// `DELETE /tabs/:targetId` with the percent-decoded id.
+    CloseTab(String),
+}
+
+/// Match a method and normalised path to a route: `404 Not Found` for anything else, `400` for
+/// a malformed `:targetId` encoding.
+pub fn match_route(method: &str, path: &str) -> Result<Route, RouteError> {
+    Ok(match (method, path) {
+        ("GET", "/") => Route::Status,
+        ("POST", "/start") => Route::Start,
+        ("POST", "/stop") => Route::Stop,
+        ("GET", "/tabs") => Route::Tabs,
+        ("POST", "/tabs/open") => Route::OpenTab,
+        ("POST", "/tabs/focus") => Route::FocusTab,
+        ("POST", "/navigate") => Route::Navigate,
+        ("POST", "/screenshot") => Route::Screenshot,
+        ("GET", "/snapshot") => Route::Snapshot,
+        ("POST", "/act") => Route::Act,
+        ("GET", "/console") => Route::Console,
+        ("GET", "/errors") => Route::Errors,
+        ("POST", "/hooks/dialog") => Route::Dialog,
+        ("POST", "/pdf") => Route::Pdf,
+        ("DELETE", p) if p.starts_with("/tabs/") && p[6..].split('/').count() == 1 => {
+            let raw = &p[6..];
+            let bytes = raw.as_bytes();
+            let malformed = bytes.iter().enumerate().any(|(i, c)| {
+                *c == b'%'
+                    && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            });
+            if malformed {
+                return Err(RouteError::new(
+                    400,
+                    "invalid path parameter encoding: targetId",
+                ));
+            }
+            let id = percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| RouteError::new(400, "invalid path parameter encoding: targetId"))?
+                .to_string();
+            Route::CloseTab(id)
+        }
+        _ => return Err(RouteError::not_found()),
+    })
+}
+
 /// Validate one `/act` body (recursively for `batch`); returns its kind.
-fn validate_act(req: &RouteRequest, depth: usize) -> Result<String, RouteError> {
+pub fn validate_act(req: &RouteRequest, depth: usize) -> Result<String, RouteError> {
     let kind = req.body_str("kind").unwrap_or("").to_string();
     const KINDS: [&str; 16] = [
         "click",

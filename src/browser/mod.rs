@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::commands::InvokeError;
 use route::{RouteRequest, RouteResponse, Settings};
@@ -142,6 +142,152 @@ fn non_blank(v: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A `browser.proxy` call after the adapter's validation (browser-routes §1.2 steps 1–7).
+#[derive(Debug, Clone)]
+pub struct ProxyCall {
+    /// The route call (`profile` is the effective profile, also in `query.profile`).
+    pub req: RouteRequest,
+    /// The profile the caller asked for (query, body or params), if any.
+    pub requested: Option<String>,
+    /// `GET /profiles` (filtered by `allowProfiles` afterwards).
+    pub is_profiles: bool,
+    /// Whole-request budget, `1..=MAX_TIMEOUT_MS`.
+    pub timeout_ms: u64,
+    /// `errorEnvelope: "browser-v1"`.
+    pub envelope: bool,
+}
+
+/// Step 1: the params object, no upload envelope, a non-blank `path` (returned trimmed).
+pub fn decode_params(params: &Value) -> Result<(&Map<String, Value>, String), InvokeError> {
+    let Some(obj) = params.as_object() else {
+        return Err(fail("INVALID_REQUEST: paramsJSON must be a JSON object"));
+    };
+    if obj.get("upload").is_some_and(|u| !u.is_null()) {
+        return Err(fail(
+            "INVALID_REQUEST: browser.proxy does not accept upload envelopes",
+        ));
+    }
+    let Some(raw_path) = non_blank(obj.get("path")) else {
+        return Err(fail("INVALID_REQUEST: path required"));
+    };
+    Ok((obj, raw_path))
+}
+
+/// Steps 2–3: the enabled switches, the method and the normalised path → `(method, path)`.
+pub fn check_route(
+    obj: &Map<String, Value>,
+    raw_path: &str,
+    settings: &Settings,
+) -> Result<(String, String), InvokeError> {
+    if !settings.proxy_enabled {
+        return Err(fail("UNAVAILABLE: node browser proxy disabled"));
+    }
+    if !settings.browser_enabled {
+        return Err(fail(
+            "UNAVAILABLE: browser control disabled (browser.enabled is false in openclaw.json)",
+        ));
+    }
+    let method = match obj.get("method") {
+        Some(Value::String(m)) => m.trim().to_ascii_uppercase(),
+        _ => "GET".to_string(),
+    };
+    let method = if method.is_empty() {
+        "GET".to_string()
+    } else {
+        method
+    };
+    if !matches!(method.as_str(), "GET" | "POST" | "DELETE") {
+        return Err(fail("INVALID_REQUEST: method must be GET, POST, or DELETE"));
+    }
+    let path = normalize_path(raw_path);
+    if path.contains("://") || path.starts_with("//") {
+        return Err(fail(
+            "INVALID_REQUEST: path must be a browser control route (no scheme, no leading //)",
+        ));
+    }
+    Ok((method, path))
+}
+
+/// Steps 4–7: query, body, profile resolution, refused routes, `allowProfiles`, budget.
+pub fn resolve_call(
+    obj: &Map<String, Value>,
+    method: String,
+    path: String,
+    settings: Settings,
+) -> Result<ProxyCall, InvokeError> {
+    // 4. Query, body, profile.
+    let mut query: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(q) = obj.get("query").and_then(Value::as_object) {
+        for (k, v) in q {
+            let s = match v {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            query.insert(k.clone(), s);
+        }
+    }
+    let body = obj.get("body").cloned().unwrap_or(Value::Null);
+    let requested = query
+        .get("profile")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| non_blank(body.get("profile")))
+        .or_else(|| non_blank(obj.get("profile")));
+    let is_profiles = path == "/profiles";
+    let effective = match (&requested, is_profiles) {
+        (Some(p), _) => p.clone(),
+        (None, true) => String::new(),
+        (None, false) => settings.default_profile.clone(),
+    };
+    // 5./6. Refused routes.
+    if is_profile_mutation(&method, &path) {
+        return Err(fail(
+            "INVALID_REQUEST: browser.proxy cannot mutate persistent browser profiles",
+        ));
+    }
+    if is_host_local(&path) {
+        return Err(fail(
+            "INVALID_REQUEST: browser.proxy cannot run host-local browser routes",
+        ));
+    }
+    // 7. allowProfiles.
+    if !settings.allow_profiles.is_empty() {
+        let checked = if is_profiles {
+            requested.clone()
+        } else {
+            Some(effective.clone())
+        };
+        if let Some(p) = checked
+            && !settings.allow_profiles.contains(&p)
+        {
+            return Err(fail("INVALID_REQUEST: browser profile not allowed"));
+        }
+    }
+    if !effective.is_empty() {
+        query.insert("profile".to_string(), effective.clone());
+    }
+    let timeout_ms = match obj.get("timeoutMs").and_then(Value::as_f64) {
+        Some(t) if t.is_finite() => (t.floor().max(1.0) as u64).min(MAX_TIMEOUT_MS),
+        _ => DEFAULT_TIMEOUT_MS,
+    };
+    let envelope = obj.get("errorEnvelope").and_then(Value::as_str) == Some("browser-v1");
+    Ok(ProxyCall {
+        req: RouteRequest {
+            method,
+            path,
+            query,
+            body,
+            profile: effective,
+            settings,
+        },
+        requested,
+        is_profiles,
+        timeout_ms,
+        envelope,
+    })
+}
+
 impl BrowserProxy {
     pub fn new(state_dir: PathBuf, gateway_port: u16, config: BrowserProxyConfig) -> Self {
         Self {
@@ -236,115 +382,26 @@ impl BrowserProxy {
     /// and the 24 MiB encoded payload limit.
     pub async fn handle(&self, params: Value) -> Result<Value, InvokeError> {
         // 1. Params, upload, path.
-        let Some(obj) = params.as_object() else {
-            return Err(fail("INVALID_REQUEST: paramsJSON must be a JSON object"));
-        };
-        if obj.get("upload").is_some_and(|u| !u.is_null()) {
-            return Err(fail(
-                "INVALID_REQUEST: browser.proxy does not accept upload envelopes",
-            ));
-        }
-        let Some(raw_path) = non_blank(obj.get("path")) else {
-            return Err(fail("INVALID_REQUEST: path required"));
-        };
+        let (obj, raw_path) = decode_params(&params)?;
         // 2. Disabled by config (re-read per call).
         let settings = self
             .settings()
             .map_err(|e| fail(format!("UNAVAILABLE: {e}")))?;
-        if !settings.proxy_enabled {
-            return Err(fail("UNAVAILABLE: node browser proxy disabled"));
-        }
-        if !settings.browser_enabled {
-            return Err(fail(
-                "UNAVAILABLE: browser control disabled (browser.enabled is false in openclaw.json)",
-            ));
-        }
         // 3. Method, backend.
-        let method = match obj.get("method") {
-            Some(Value::String(m)) => m.trim().to_ascii_uppercase(),
-            _ => "GET".to_string(),
-        };
-        let method = if method.is_empty() {
-            "GET".to_string()
-        } else {
-            method
-        };
-        if !matches!(method.as_str(), "GET" | "POST" | "DELETE") {
-            return Err(fail("INVALID_REQUEST: method must be GET, POST, or DELETE"));
-        }
-        let path = normalize_path(&raw_path);
-        if path.contains("://") || path.starts_with("//") {
-            return Err(fail(
-                "INVALID_REQUEST: path must be a browser control route (no scheme, no leading //)",
-            ));
-        }
+        let (method, path) = check_route(obj, &raw_path, &settings)?;
         let backend = self.backend().await?;
-        // 4. Query, body, profile.
-        let mut query: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(q) = obj.get("query").and_then(Value::as_object) {
-            for (k, v) in q {
-                let s = match v {
-                    Value::Null => continue,
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                query.insert(k.clone(), s);
-            }
-        }
-        let body = obj.get("body").cloned().unwrap_or(Value::Null);
-        let requested = query
-            .get("profile")
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .or_else(|| non_blank(body.get("profile")))
-            .or_else(|| non_blank(obj.get("profile")));
-        let is_profiles = path == "/profiles";
-        let effective = match (&requested, is_profiles) {
-            (Some(p), _) => p.clone(),
-            (None, true) => String::new(),
-            (None, false) => settings.default_profile.clone(),
-        };
-        // 5./6. Refused routes.
-        if is_profile_mutation(&method, &path) {
-            return Err(fail(
-                "INVALID_REQUEST: browser.proxy cannot mutate persistent browser profiles",
-            ));
-        }
-        if is_host_local(&path) {
-            return Err(fail(
-                "INVALID_REQUEST: browser.proxy cannot run host-local browser routes",
-            ));
-        }
-        // 7. allowProfiles.
-        if !settings.allow_profiles.is_empty() {
-            let checked = if is_profiles {
-                requested.clone()
-            } else {
-                Some(effective.clone())
-            };
-            if let Some(p) = checked
-                && !settings.allow_profiles.contains(&p)
-            {
-                return Err(fail("INVALID_REQUEST: browser profile not allowed"));
-            }
-        }
-        if !effective.is_empty() {
-            query.insert("profile".to_string(), effective.clone());
-        }
-        let timeout_ms = match obj.get("timeoutMs").and_then(Value::as_f64) {
-            Some(t) if t.is_finite() => (t.floor().max(1.0) as u64).min(MAX_TIMEOUT_MS),
-            _ => DEFAULT_TIMEOUT_MS,
-        };
+        // 4.–7. Query, body, profile, refused routes, allowProfiles.
+        let call = resolve_call(obj, method, path, settings)?;
+        let ProxyCall {
+            req,
+            is_profiles,
+            timeout_ms,
+            envelope,
+            ..
+        } = call;
+        let (method, path, effective, settings) =
+            (&req.method, &req.path, &req.profile, &req.settings);
         let timeout = Duration::from_millis(timeout_ms);
-        let envelope = obj.get("errorEnvelope").and_then(Value::as_str) == Some("browser-v1");
-        let req = RouteRequest {
-            method: method.clone(),
-            path: path.clone(),
-            query,
-            body,
-            profile: effective.clone(),
-            settings: settings.clone(),
-        };
         // 8./9. Dispatch racing the budget.
         let resp = match tokio::time::timeout(timeout, Self::dispatch(&backend, &req, timeout))
             .await
@@ -353,7 +410,7 @@ impl BrowserProxy {
             Ok(Err(e)) => return Err(fail(e)),
             Err(_) => {
                 let status = self.probe(&backend, &req).await;
-                let kind = if is_ws_backed(&path) {
+                let kind = if is_ws_backed(path) {
                     "ws-backed browser action"
                 } else {
                     "browser action"
@@ -368,7 +425,7 @@ impl BrowserProxy {
                 )));
             }
         };
-        let route_info = self.route_info(&backend, &resp, &effective, &settings);
+        let route_info = self.route_info(&backend, &resp, effective, settings);
         // 10. Route errors.
         if resp.status >= 400 {
             if envelope {

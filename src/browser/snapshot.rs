@@ -8,7 +8,7 @@
 //! stale Playwright ref). Numbering is stable per document: an unchanged element keeps its
 //! `eN` across snapshots; a main-frame navigation clears the table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -211,6 +211,9 @@ struct Renderer<'a> {
     table: &'a mut RefTable,
     entries: HashMap<String, RefEntry>,
     too_deep: bool,
+    /// Nodes already rendered: each node is shown at most once, so a malformed tree (cycles,
+    /// shared children) cannot make the walk loop or grow exponentially.
+    seen: HashSet<String>,
 }
 
 impl Renderer<'_> {
@@ -220,6 +223,9 @@ impl Renderer<'_> {
         };
         if guard > 100 {
             self.too_deep = true;
+            return Vec::new();
+        }
+        if !self.seen.insert(id.to_string()) {
             return Vec::new();
         }
         let children_of = |r: &mut Self, d: usize, pname: &str| -> Vec<Out> {
@@ -348,6 +354,7 @@ pub fn render_ai(nodes: &[Value], opts: &SnapshotOptions, table: &mut RefTable) 
         table,
         entries: HashMap::new(),
         too_deep: false,
+        seen: HashSet::new(),
     };
     let outs = match root.as_deref() {
         Some(id) => r.render(id, 0, "", 0),
@@ -431,11 +438,16 @@ pub fn render_aria(nodes: &[Value], limit: usize, table: &mut RefTable) -> Vec<V
     let mut out = Vec::new();
     table.refs.clear();
     let mut stack: Vec<(String, usize)> = root.into_iter().map(|r| (r, 0)).collect();
+    // Each node at most once (a malformed tree with cycles must not loop forever).
+    let mut seen: HashSet<String> = HashSet::new();
     while let Some((id, depth)) = stack.pop() {
         if out.len() >= limit || depth > 100 {
             break;
         }
         let Some(node) = map.get(&id) else { continue };
+        if !seen.insert(id.clone()) {
+            continue;
+        }
         let child_depth = if node.ignored { depth } else { depth + 1 };
         for c in node.children.iter().rev() {
             stack.push((c.clone(), child_depth));

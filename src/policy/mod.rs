@@ -501,14 +501,20 @@ impl PolicyEngine {
     /// `socket.token` is ignored (the node keeps its own token); `baseHash` is checked under the
     /// lock.
     pub fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError> {
-        let file = params
-            .get("file")
-            .filter(|f| f.is_object())
-            .ok_or_else(|| PolicyError::invalid("exec approvals file required"))?;
-        let base = params.get("baseHash").and_then(Value::as_str);
+        let (file, base) = decode_approvals_set(params)?;
         let snap = self.store.set_remote(file, base)?;
         Ok(snap.to_rpc_value())
     }
+}
+
+/// Decode `system.execApprovals.set` params: `(file, baseHash)`; `file` must be an object.
+pub fn decode_approvals_set(params: &Value) -> Result<(&Value, Option<&str>), PolicyError> {
+    let file = params
+        .get("file")
+        .filter(|f| f.is_object())
+        .ok_or_else(|| PolicyError::invalid("exec approvals file required"))?;
+    let base = params.get("baseHash").and_then(Value::as_str);
+    Ok((file, base))
 }
 
 fn now_ms() -> u64 {

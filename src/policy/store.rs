@@ -327,6 +327,21 @@ pub fn parse_text(text: &str) -> Result<ApprovalsFile, String> {
     normalize_value(&value, Strictness::Disk)
 }
 
+/// The pure checks of a file submitted by `system.execApprovals.set` (size, NUL characters,
+/// schema with [`Strictness::Remote`]); `Err` is the message of [`StoreError::Invalid`].
+pub fn normalize_remote(file: &Value) -> Result<ApprovalsFile, String> {
+    let text_len = serde_json::to_string(file).map(|s| s.len()).unwrap_or(0);
+    if text_len > MAX_FILE_BYTES {
+        return Err(format!(
+            "file is larger than the {MAX_FILE_BYTES}-byte limit"
+        ));
+    }
+    if serde_json::to_string(file).is_ok_and(|s| s.contains("\\u0000")) {
+        return Err("file contains NUL characters".into());
+    }
+    normalize_value(file, Strictness::Remote)
+}
+
 /// Normalise a JSON value into an [`ApprovalsFile`] (EA §2.3).
 pub fn normalize_value(value: &Value, strict: Strictness) -> Result<ApprovalsFile, String> {
     let root = value
@@ -765,24 +780,10 @@ impl Store {
         if !file.is_object() {
             return Err(StoreError::FileRequired);
         }
-        let text_len = serde_json::to_string(file).map(|s| s.len()).unwrap_or(0);
-        if text_len > MAX_FILE_BYTES {
-            return Err(StoreError::Invalid {
-                path: self.path.clone(),
-                message: format!("file is larger than the {MAX_FILE_BYTES}-byte limit"),
-            });
-        }
-        if serde_json::to_string(file).is_ok_and(|s| s.contains("\\u0000")) {
-            return Err(StoreError::Invalid {
-                path: self.path.clone(),
-                message: "file contains NUL characters".into(),
-            });
-        }
-        let mut incoming =
-            normalize_value(file, Strictness::Remote).map_err(|message| StoreError::Invalid {
-                path: self.path.clone(),
-                message,
-            })?;
+        let mut incoming = normalize_remote(file).map_err(|message| StoreError::Invalid {
+            path: self.path.clone(),
+            message,
+        })?;
         let _lock = self.lock()?;
         let current = self.read_snapshot()?;
         let base = base_hash.map(str::trim).filter(|s| !s.is_empty());
