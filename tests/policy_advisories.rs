@@ -94,7 +94,8 @@ fn advisory_cve_2026_28363_long_option_abbreviations() {
     ] {
         assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
     }
-    assert_eq!(w.outcome(&sh("sort --rev")), "allow");
+    // A unique abbreviation of a profile flag is accepted (sort has only value flags).
+    assert_eq!(w.outcome(&sh("sort --buf=1M")), "allow");
 }
 
 /// GHSA-796m-2973-wc5q: semantic dispatch wrappers.
@@ -519,4 +520,19 @@ fn differential_d23_strict_inline_eval_precedes_allowlist_miss() {
     // Without strict mode it is a plain miss.
     let w = world("allowlist", "off").al(&["/usr/bin/echo"]);
     assert_eq!(w.outcome(&sh("sudo 'awk' 1 data.txt")), "miss");
+}
+
+/// Differential open case (seed 2026, `sort -r | head --lin=5`): the opt-in `sort` profile has no
+/// boolean flags (EA §10.3 lists none; official 2026.9.6 has no allowedBooleanFlags for sort),
+/// so `sort -r` is not a safe-bin usage; value flags still are, and `head --lin=5` (unique GNU
+/// abbreviation of `--lines`) stays safe.
+#[test]
+fn differential_sort_safe_bin_has_no_boolean_flags() {
+    let w = world("allowlist", "off").al(&[]).safe_bin("sort");
+    for p in ["sort -r", "sort -n", "sort --reverse", "sort -r | head --lin=5"] {
+        assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+    }
+    for p in ["sort", "sort -S 1M", "sort -k 2", "sort | head --lin=5"] {
+        assert_eq!(w.outcome(&sh(p)), "allow", "{p}");
+    }
 }
