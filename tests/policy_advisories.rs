@@ -529,7 +529,12 @@ fn differential_d23_strict_inline_eval_precedes_allowlist_miss() {
 #[test]
 fn differential_sort_safe_bin_has_no_boolean_flags() {
     let w = world("allowlist", "off").al(&[]).safe_bin("sort");
-    for p in ["sort -r", "sort -n", "sort --reverse", "sort -r | head --lin=5"] {
+    for p in [
+        "sort -r",
+        "sort -n",
+        "sort --reverse",
+        "sort -r | head --lin=5",
+    ] {
         assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
     }
     for p in ["sort", "sort -S 1M", "sort -k 2", "sort | head --lin=5"] {
