@@ -336,7 +336,14 @@ impl Eval<'_> {
             nested: Vec::new(),
         };
         let mut ev = SegEval::default();
-        if let Some(h) = inline_eval::detect_deep(argv) {
+        // Strict mode looks through carriers and nested shells (EA §12, fail closed); otherwise
+        // the hit is informational (explain output) and the effective argv suffices.
+        let hit = if self.ctx.strict_inline_eval {
+            inline_eval::detect_deep(argv)
+        } else {
+            inline_eval::detect(&u.argv)
+        };
+        if let Some(h) = hit {
             ev.inline_hits.push(h);
         }
         if u.blocked.is_some() || u.argv.is_empty() {
