@@ -479,6 +479,8 @@ fn differential_d21_strict_inline_eval_behind_env_assignment() {
         "FOO=1 python3 -c 1",
         "echo \"$(python3 -c 1)\"",
         "sh -xc 'env -i python3 -c 1'",
+        // Seed 2026 case 5789: a substitution is also a word of the enclosing command.
+        "xargs `id` 1 || ./script.sh",
     ] {
         assert_eq!(w.outcome(&sh(p)), "ask", "{p:?}");
     }

@@ -582,11 +582,46 @@ pub fn lenient_commands(payload: &str) -> Vec<Vec<String>> {
                 }
                 finish_cmd(&mut cur, &mut cmds);
             }
-            ';' | '|' | '&' | '(' | ')' | '`' | '\n' | '\r' | '<' | '>' => {
-                finish_word(&mut word, &mut cur);
-                finish_cmd(&mut cur, &mut cmds);
+            // A command substitution is a command of its own *and* a word of the enclosing
+            // command (`xargs `id` 1` still carries a command).
+            '`' => {
+                let mut inner = String::new();
+                for n in chars.by_ref() {
+                    if n == '`' {
+                        break;
+                    }
+                    inner.push(n);
+                }
+                cmds.extend(lenient_commands(&inner));
+                let w = word.get_or_insert_with(String::new);
+                w.push('`');
+                w.push_str(&inner);
+                w.push('`');
             }
             '$' if chars.peek() == Some(&'(') => {
+                chars.next();
+                let mut inner = String::new();
+                let mut open = 1usize;
+                for n in chars.by_ref() {
+                    match n {
+                        '(' => open += 1,
+                        ')' => {
+                            open -= 1;
+                            if open == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    inner.push(n);
+                }
+                cmds.extend(lenient_commands(&inner));
+                let w = word.get_or_insert_with(String::new);
+                w.push_str("$(");
+                w.push_str(&inner);
+                w.push(')');
+            }
+            ';' | '|' | '&' | '(' | ')' | '\n' | '\r' | '<' | '>' => {
                 finish_word(&mut word, &mut cur);
                 finish_cmd(&mut cur, &mut cmds);
             }
@@ -668,5 +703,11 @@ mod tests {
         assert!(c.contains(&v(&["node", "-e", "1"])), "{c:?}");
         assert!(c.contains(&v(&["python3", "-c", "1"])), "{c:?}");
         assert!(c.contains(&v(&["Tool", "5"])), "{c:?}");
+        // Substitutions are commands and words: xargs still carries a command.
+        let c = lenient_commands("xargs `id` 1 || x $(node -e 1) y");
+        assert!(c.contains(&v(&["xargs", "`id`", "1"])), "{c:?}");
+        assert!(c.contains(&v(&["id"])), "{c:?}");
+        assert!(c.contains(&v(&["node", "-e", "1"])), "{c:?}");
+        assert!(c.contains(&v(&["x", "$(node -e 1)", "y"])), "{c:?}");
     }
 }
