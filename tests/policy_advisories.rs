@@ -94,7 +94,8 @@ fn advisory_cve_2026_28363_long_option_abbreviations() {
     ] {
         assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
     }
-    assert_eq!(w.outcome(&sh("sort --rev")), "allow");
+    // A unique abbreviation of a profile flag is accepted (sort has only value flags).
+    assert_eq!(w.outcome(&sh("sort --buf=1M")), "allow");
 }
 
 /// GHSA-796m-2973-wc5q: semantic dispatch wrappers.
@@ -410,4 +411,135 @@ fn regression_d28_find_exec_and_xargs_are_command_carriers() {
         w.outcome(&argv(&["/usr/bin/find", ".", "-exec", "id", ";"])),
         "miss"
     );
+}
+
+/// Differential D15 (DIFFERENCES.md): `/bin/sh -s ./script.sh` reads its commands from stdin; an
+/// entry for the shell binary alone never satisfies a shell invoked with arguments (EA §7.3), so
+/// it must not be allowed (official 2026.9.6 misses too). The bare `*` still allows it, and a
+/// bare `/bin/sh` (no arguments) is still satisfied by the shell entry.
+#[test]
+fn differential_d15_shell_stdin_flag_with_allowlisted_shell() {
+    let mut w = world("allowlist", "off").al(&["/bin/sh"]);
+    w.fs.add_file("/home/u/script.sh", b"id\n", true);
+    for a in [
+        &["/bin/sh", "-s", "./script.sh"][..],
+        &["/bin/sh", "-s"],
+        &["/bin/sh", "-"],
+        &["/bin/sh", "-i"],
+    ] {
+        assert_eq!(w.outcome(&argv(a)), "miss", "{a:?}");
+    }
+    assert_eq!(w.outcome(&argv(&["/bin/sh"])), "allow");
+    let star = world("allowlist", "off").al(&["*"]);
+    assert_eq!(
+        star.outcome(&argv(&["/bin/sh", "-s", "./script.sh"])),
+        "allow"
+    );
+}
+
+/// Differential D25: `bash --rcfile x ./script.sh` — startup files disqualify the script form
+/// (EA §7.3), but the bare `*` allows every command (EA §8.3, as it allows `bash -c …`). A
+/// `bash` entry alone still does not satisfy it, nor does a script entry.
+#[test]
+fn differential_d25_bare_star_allows_shell_with_startup_options() {
+    let star = world("allowlist", "off").al(&["*"]);
+    let r = argv(&["bash", "--rcfile", "x", "./script.sh"]);
+    let d = star.decide(&r);
+    assert_eq!(d.outcome, Outcome::Allow, "{}", d.message);
+    assert_eq!(d.exec_argv[0], "/bin/bash");
+    for al in [&["/bin/bash"][..], &["/home/u/script.sh"]] {
+        assert_eq!(
+            world("allowlist", "off").al(al).outcome(&r),
+            "miss",
+            "{al:?}"
+        );
+    }
+}
+
+/// Differential D21: strictInlineEval detects inline eval behind a blocked `env NAME=value`
+/// wrapper, behind other carriers (sudo, leading assignments, `env -S`), and in a shell payload
+/// the analyser rejects (EA §12: detection on the effective argv; strict mode requires an
+/// approval even in full/off).
+#[test]
+fn differential_d21_strict_inline_eval_behind_env_assignment() {
+    let w = world("full", "off").strict();
+    for a in [
+        &["env", "FOO=bar", "python3", "-c", "print(1)"][..],
+        &["env", "-i", "FOO=1", "node", "-e", "1"],
+        &["env", "-S", "python3 -c 1"],
+        &["sudo", "-u", "root", "awk", "1", "data.txt"],
+        &["nice", "-n", "1", "python3", "-c", "1"],
+    ] {
+        let d = w.decide(&argv(a));
+        assert_eq!(d.outcome, Outcome::Ask, "{a:?}: {}", d.message);
+        assert!(d.message.contains("strictInlineEval"), "{}", d.message);
+    }
+    for p in [
+        "; ( node -e '1' ) | cat\nid & x",
+        "FOO=1 python3 -c 1",
+        "echo \"$(python3 -c 1)\"",
+        "sh -xc 'env -i python3 -c 1'",
+        // Seed 2026 case 5789: a substitution is also a word of the enclosing command.
+        "xargs `id` 1 || ./script.sh",
+    ] {
+        assert_eq!(w.outcome(&sh(p)), "ask", "{p:?}");
+    }
+    // Without an inline-eval form the same shapes are not flagged.
+    assert_eq!(w.outcome(&argv(&["env", "FOO=bar", "rg", "x"])), "allow");
+    assert_eq!(w.outcome(&sh("; ( rg x ) | cat")), "allow");
+}
+
+/// Differential D22: sed/awk without a program operand (`sed`, `sed -`, `sed -n`, `awk`) and
+/// xargs without a command (`xargs -n 1`) are not inline eval (EA §12: sed `-e` or a positional
+/// program), so strict mode does not ask for them.
+#[test]
+fn differential_d22_sed_without_program_is_not_inline_eval() {
+    let w = world("full", "off").strict();
+    for a in [
+        &["sed"][..],
+        &["sed", "-"],
+        &["sed", "-n"],
+        &["sed", "-f", "x.sed"],
+        &["awk"],
+        &["xargs", "-n", "1"],
+    ] {
+        assert_eq!(w.outcome(&argv(a)), "allow", "{a:?}");
+    }
+    for a in [&["sed", "s/a/b/"][..], &["sed", "-e", "p"], &["awk", "1"]] {
+        assert_eq!(w.outcome(&argv(a)), "ask", "{a:?}");
+    }
+}
+
+/// Differential D23: strict denial takes precedence over an allowlist miss (EA §12): a miss that
+/// contains inline eval (here behind `sudo`) is reported as approval-required.
+#[test]
+fn differential_d23_strict_inline_eval_precedes_allowlist_miss() {
+    let w = world("allowlist", "off").al(&["/usr/bin/echo"]).strict();
+    let d = w.decide(&sh("sudo 'awk' 1 data.txt"));
+    assert_eq!(d.outcome, Outcome::Ask, "{}", d.message);
+    assert_eq!(d.reason, "approval-required");
+    assert!(d.message.contains("awk inline program"), "{}", d.message);
+    // Without strict mode it is a plain miss.
+    let w = world("allowlist", "off").al(&["/usr/bin/echo"]);
+    assert_eq!(w.outcome(&sh("sudo 'awk' 1 data.txt")), "miss");
+}
+
+/// Differential open case (seed 2026, `sort -r | head --lin=5`): the opt-in `sort` profile has no
+/// boolean flags (EA §10.3 lists none; official 2026.9.6 has no allowedBooleanFlags for sort),
+/// so `sort -r` is not a safe-bin usage; value flags still are, and `head --lin=5` (unique GNU
+/// abbreviation of `--lines`) stays safe.
+#[test]
+fn differential_sort_safe_bin_has_no_boolean_flags() {
+    let w = world("allowlist", "off").al(&[]).safe_bin("sort");
+    for p in [
+        "sort -r",
+        "sort -n",
+        "sort --reverse",
+        "sort -r | head --lin=5",
+    ] {
+        assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+    }
+    for p in ["sort", "sort -S 1M", "sort -k 2", "sort | head --lin=5"] {
+        assert_eq!(w.outcome(&sh(p)), "allow", "{p}");
+    }
 }

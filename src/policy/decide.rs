@@ -336,7 +336,14 @@ impl Eval<'_> {
             nested: Vec::new(),
         };
         let mut ev = SegEval::default();
-        if let Some(h) = inline_eval::detect(&u.argv) {
+        // Strict mode looks through carriers and nested shells (EA §12, fail closed); otherwise
+        // the hit is informational (explain output) and the effective argv suffices.
+        let hit = if self.ctx.strict_inline_eval {
+            inline_eval::detect_deep(argv)
+        } else {
+            inline_eval::detect(&u.argv)
+        };
+        if let Some(h) = hit {
             ev.inline_hits.push(h);
         }
         if u.blocked.is_some() || u.argv.is_empty() {
@@ -396,7 +403,34 @@ impl Eval<'_> {
                         break 'tail;
                     }
                     ShellForm::Opaque => {
+                        // A POSIX shell with startup files (`bash --rcfile x …`) runs arbitrary
+                        // code, so only the bare `*` (which allows any command, EA §8.3, as it
+                        // allows `bash -c …`) satisfies it (D25). PowerShell/cmd stay blocked.
+                        if is_posix_shell(&name)
+                            && let Some(idx) = wildcard
+                        {
+                            rep.satisfied_by = Some(self.satisfaction(idx));
+                            rep.note = Some(format!("{name} invocation allowed by *"));
+                            ev.satisfied = true;
+                            ev.matched.push(self.matched(idx, inner, &res));
+                            let mut planned = inner.clone();
+                            if let Some(tp) = res.trust_path() {
+                                planned[0] = tp.to_string_lossy().into_owned();
+                            }
+                            ev.planned_argv = Some(planned);
+                            rep.resolution = Some(res);
+                            return (rep, ev);
+                        }
                         rep.blocked = Some(format!("{name} invocation cannot be analysed"));
+                        break 'tail;
+                    }
+                    ShellForm::Plain if inner.len() > 1 && wildcard.is_none() => {
+                        // `sh -s …`, `sh -i`, `sh -`: the shell reads commands we cannot see.
+                        // An entry for the shell binary alone never satisfies a shell invoked
+                        // with arguments (EA §7.3, D15); only the bare `*` does.
+                        rep.note = Some(format!(
+                            "{name} reading commands from stdin needs an approval"
+                        ));
                         break 'tail;
                     }
                     ShellForm::Plain => {}
@@ -573,7 +607,7 @@ impl Eval<'_> {
             }
             Ok(a) => {
                 for s in a.segments() {
-                    if let Some(h) = inline_eval::detect(&s.argv) {
+                    if let Some(h) = inline_eval::detect_deep(&s.argv) {
                         ev.inline_hits.push(h);
                     }
                 }
@@ -819,6 +853,16 @@ pub fn decide(
             }
             Err(e) => {
                 d.analysis_error = Some(e.to_string());
+                // EA §12 applies to payloads the analyser rejects too (fail closed).
+                if ctx.strict_inline_eval {
+                    let hits = inline_eval::lenient_commands(&t.argv[t.payload_index])
+                        .iter()
+                        .find_map(|c| inline_eval::detect_deep(c));
+                    evals.push(SegEval {
+                        inline_hits: hits.into_iter().collect(),
+                        ..SegEval::default()
+                    });
+                }
             }
         }
     } else if req.argv.iter().all(|a| a.trim().is_empty()) {
