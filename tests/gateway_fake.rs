@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -30,6 +30,10 @@ use openclaw_node::policy::{ExecPlan, PolicyError, RunDecision, RunIdentity};
 use openclaw_node::sandbox::{LaunchRequest, RunOutcome, SandboxError};
 
 const T: Duration = Duration::from_secs(5);
+
+#[path = "ws_support/mod.rs"]
+mod ws_support;
+use ws_support::{next, send};
 
 // ---------------------------------------------------------------------------------------------
 // fake policy / launcher
@@ -171,28 +175,8 @@ impl Gw {
     }
 }
 
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.unwrap();
-}
-
-/// Next message (skipping ping/pong), `None` on timeout or end of stream.
-async fn next(ws: &mut Ws, within: Duration) -> Option<Message> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match tokio::time::timeout(left, ws.next()).await {
-            Err(_) | Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(m))) => return Some(m),
-        }
-    }
-}
-
 async fn recv(ws: &mut Ws) -> Value {
-    match next(ws, T).await {
-        Some(Message::Text(t)) => serde_json::from_str(t.as_str()).unwrap(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
+    ws_support::recv_json(ws, T).await
 }
 
 /// Wait for the close frame from the node; returns its code.

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -18,6 +17,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_openclaw-node");
 pub const T: Duration = Duration::from_secs(5);
 
 pub type Ws = WebSocketStream<TcpStream>;
+
+#[path = "../ws_support/mod.rs"]
+mod ws_support;
+pub use ws_support::{next, send};
 
 /// A command tree with a backgrounded grandchild: `sh` → (`sleep 30` &, `sleep 30`).
 pub const TREE_CMD: &str = "sleep 30 & sleep 30; wait";
@@ -53,28 +56,8 @@ impl Gw {
     }
 }
 
-pub async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.unwrap();
-}
-
-/// Next text/close message (skipping ping/pong), `None` on timeout or end of stream.
-pub async fn next(ws: &mut Ws, within: Duration) -> Option<Message> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match tokio::time::timeout(left, ws.next()).await {
-            Err(_) | Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(m))) => return Some(m),
-        }
-    }
-}
-
 async fn recv_json(ws: &mut Ws) -> Value {
-    match next(ws, T).await {
-        Some(Message::Text(t)) => serde_json::from_str(t.as_str()).unwrap(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
+    ws_support::recv_json(ws, T).await
 }
 
 /// Challenge → connect → hello-ok with the given tick interval; returns the connect params.

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -24,6 +23,10 @@ pub const APPROVALS_FULL: &str =
     r#"{"version":1,"defaults":{"security":"full","ask":"off"},"agents":{}}"#;
 
 pub type Ws = WebSocketStream<TcpStream>;
+
+#[path = "../ws_support/mod.rs"]
+mod ws_support;
+pub use ws_support::{next, send};
 
 // ---------------------------------------------------------------------------------------------
 // the node under test
@@ -173,28 +176,8 @@ impl Gw {
     }
 }
 
-pub async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.unwrap();
-}
-
-/// Next message (skipping ping/pong), `None` on timeout or end of stream.
-pub async fn next(ws: &mut Ws, within: Duration) -> Option<Message> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match tokio::time::timeout(left, ws.next()).await {
-            Err(_) | Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(m))) => return Some(m),
-        }
-    }
-}
-
 pub async fn recv(ws: &mut Ws) -> Value {
-    match next(ws, T).await {
-        Some(Message::Text(t)) => serde_json::from_str(t.as_str()).unwrap(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
+    ws_support::recv_json(ws, T).await
 }
 
 /// Wait for the node's close frame; returns its code (`None`: no close frame in time).
