@@ -205,53 +205,9 @@ proptest! {
     }
 }
 
-/// Independent reference semantics for allowlist patterns (`*` non-`/` run, `**` anything,
-/// `?` one non-`/`, everything else literal), used to check the globset-based matcher.
-fn oracle(pattern: &str, target: &str) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum T {
-        Lit(char),
-        Star,
-        Any,
-        One,
-    }
-    let cs: Vec<char> = pattern.chars().collect();
-    let mut toks = Vec::new();
-    let mut i = 0;
-    while i < cs.len() {
-        if cs[i] == '*' {
-            let mut n = 0;
-            while i < cs.len() && cs[i] == '*' {
-                n += 1;
-                i += 1;
-            }
-            toks.push(if n >= 2 { T::Any } else { T::Star });
-            continue;
-        }
-        toks.push(if cs[i] == '?' { T::One } else { T::Lit(cs[i]) });
-        i += 1;
-    }
-    let s: Vec<char> = target.chars().collect();
-    let mut memo = vec![vec![None; s.len() + 1]; toks.len() + 1];
-    fn go(p: &[T], s: &[char], i: usize, j: usize, m: &mut Vec<Vec<Option<bool>>>) -> bool {
-        if let Some(v) = m[i][j] {
-            return v;
-        }
-        let r = match p.get(i) {
-            None => j == s.len(),
-            Some(T::Lit(c)) => s.get(j) == Some(c) && go(p, s, i + 1, j + 1, m),
-            Some(T::One) => s.get(j).is_some_and(|c| *c != '/') && go(p, s, i + 1, j + 1, m),
-            Some(T::Star) => {
-                go(p, s, i + 1, j, m)
-                    || (s.get(j).is_some_and(|c| *c != '/') && go(p, s, i, j + 1, m))
-            }
-            Some(T::Any) => go(p, s, i + 1, j, m) || (j < s.len() && go(p, s, i, j + 1, m)),
-        };
-        m[i][j] = Some(r);
-        r
-    }
-    go(&toks, &s, 0, 0, &mut memo)
-}
+#[path = "glob_oracle/mod.rs"]
+mod glob_oracle;
+use glob_oracle::oracle;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]

@@ -8,56 +8,10 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use openclaw_node::policy::matcher::CompiledAllowlist;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum T {
-    Lit(char),
-    Star,
-    Any,
-    One,
-}
-
-fn tokens(p: &str) -> Vec<T> {
-    let cs: Vec<char> = p.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < cs.len() {
-        if cs[i] == '*' {
-            let mut n = 0;
-            while i < cs.len() && cs[i] == '*' {
-                n += 1;
-                i += 1;
-            }
-            out.push(if n >= 2 { T::Any } else { T::Star });
-            continue;
-        }
-        out.push(if cs[i] == '?' { T::One } else { T::Lit(cs[i]) });
-        i += 1;
-    }
-    out
-}
-
-/// Reference semantics: `*` any non-`/` run, `**` anything, `?` one non-`/`, rest literal.
-fn oracle(p: &[T], s: &[char]) -> bool {
-    let mut memo = vec![vec![None; s.len() + 1]; p.len() + 1];
-    fn go(p: &[T], s: &[char], i: usize, j: usize, m: &mut Vec<Vec<Option<bool>>>) -> bool {
-        if let Some(v) = m[i][j] {
-            return v;
-        }
-        let r = match p.get(i) {
-            None => j == s.len(),
-            Some(T::Lit(c)) => s.get(j) == Some(c) && go(p, s, i + 1, j + 1, m),
-            Some(T::One) => s.get(j).is_some_and(|c| *c != '/') && go(p, s, i + 1, j + 1, m),
-            Some(T::Star) => {
-                go(p, s, i + 1, j, m)
-                    || (s.get(j).is_some_and(|c| *c != '/') && go(p, s, i, j + 1, m))
-            }
-            Some(T::Any) => go(p, s, i + 1, j, m) || (j < s.len() && go(p, s, i, j + 1, m)),
-        };
-        m[i][j] = Some(r);
-        r
-    }
-    go(p, s, 0, 0, &mut memo)
-}
+// The reference matcher, shared with tests/policy_props.rs.
+#[path = "../../tests/glob_oracle/mod.rs"]
+mod glob_oracle;
+use glob_oracle::{T, matches, tokens};
 
 const ALPHA: &[char] = &[
     'a', 'b', '/', '*', '?', '.', '[', ']', '{', '}', ',', '-', '\\', '!', 'é',
@@ -104,6 +58,6 @@ fuzz_target!(|data: &[u8]| {
         return; // rejected pattern (too many `**`): never matches, by design
     }
     let got = compiled.match_path(Path::new(&target)).is_some();
-    let want = oracle(&tokens(&pattern), &target.chars().collect::<Vec<_>>());
+    let want = matches(&tokens(&pattern), &target.chars().collect::<Vec<_>>());
     assert_eq!(got, want, "pattern {pattern:?} target {target:?}");
 });
