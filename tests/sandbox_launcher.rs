@@ -202,6 +202,31 @@ fn ea_case_151_exit_zero_after_timeout_kill_reports_124() {
     assert!(!o.success);
 }
 
+/// Output is read during TERM → grace → KILL: a command that writes more than a pipe buffer
+/// while it shuts down finishes within the grace period instead of blocking on a full pipe and
+/// being killed (its exit after the timeout still reports 124).
+#[test]
+fn output_written_during_the_grace_period_is_read_and_the_command_exits() {
+    let l = semantics_launcher("{ termGraceMs: 5000 }");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = sh(
+        "trap 'head -c 150000 /dev/zero | tr \"\\0\" x; exit 0' TERM; sleep 30 & wait",
+        d.path(),
+    );
+    r.timeout_ms = Some(300);
+    let t0 = Instant::now();
+    let o = run(&l, r);
+    assert!(o.timed_out);
+    assert_eq!(
+        o.exit_code,
+        Some(124),
+        "killed instead of exiting: {:?}",
+        o.error
+    );
+    assert!(o.stdout.len() >= 150_000, "{}", o.stdout.len());
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+}
+
 #[test]
 fn default_timeout_applies_when_request_has_none_and_max_caps_requests() {
     let l = semantics_launcher("{ defaultTimeoutMs: 300, maxTimeoutMs: 400 }");

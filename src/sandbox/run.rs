@@ -446,8 +446,19 @@ impl LauncherInner {
         };
         let (status, timed_out, cancelled) = match stop {
             Stop::Exited(s) => (s, false, false),
-            Stop::TimedOut => (self.terminate(child, pgid, cgroup).await, true, false),
-            Stop::Cancelled => (self.terminate(child, pgid, cgroup).await, false, true),
+            stop => {
+                // Keep reading during TERM → grace → KILL: a child that writes while it shuts
+                // down must not block on a full pipe.
+                let mut term = std::pin::pin!(self.terminate(child, pgid, cgroup));
+                let status = loop {
+                    tokio::select! {
+                        s = &mut term => break s,
+                        _ = &mut readers, if !readers_done => readers_done = true,
+                    }
+                };
+                let timed_out = matches!(stop, Stop::TimedOut);
+                (status, timed_out, !timed_out)
+            }
         };
 
         // Bounded drain: descendants may still hold the pipes.
