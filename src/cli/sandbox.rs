@@ -114,13 +114,31 @@ fn check(as_json: bool) -> u8 {
         support.seccomp_actions.join(" ")
     );
     println!(
-        "user namespaces:   {} (not required by any profile; denied inside confined runs)",
+        "user namespaces:   {} (used for the filesystem view when the node is not root; denied \
+         inside confined runs)",
         if support.user_namespaces {
             "enabled"
         } else {
             "disabled"
         }
     );
+    match (support.view, &support.view_error) {
+        (Some(m), _) => println!(
+            "filesystem view:   {m}: read-only root (nosuid, nodev), writable roots bound back, \
+             the node's state/service/binary/PATH/$HOME start-up files read-only, its secrets \
+             masked"
+        ),
+        (None, e) => println!(
+            "filesystem view:   UNAVAILABLE ({}); {}",
+            e.as_deref().unwrap_or("unknown reason"),
+            if nix::unistd::geteuid().is_root() {
+                "a root node refuses confined runs"
+            } else {
+                "fallback: Landlock write rules that leave the protected paths out (weaker: no \
+                 masking of the node's secrets, metadata changes such as chmod not mediated)"
+            }
+        ),
+    }
     match &support.cgroup.v2_base {
         Some(b) => println!(
             "tree kill:         cgroup v2 cgroup.kill under {}",

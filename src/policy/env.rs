@@ -195,10 +195,32 @@ pub fn is_blocked_override(key: &str) -> bool {
         || BLOCKED_OVERRIDE_PREFIXES.iter().any(|p| u.starts_with(p))
 }
 
+/// The node's own credentials: never inherited by a run, whatever the profile (a stricter env
+/// class than the official host, which passes its environment on). Whoever holds the gateway
+/// token or password can act as this node; the SSH agent socket signs as the node's user.
+pub const NODE_SECRET_KEYS: &[&str] = &[
+    "OPENCLAW_GATEWAY_TOKEN",
+    "OPENCLAW_GATEWAY_PASSWORD",
+    "OPENCLAW_BROWSER_PROXY_TOKEN",
+    "OPENCLAW_BROWSER_PROXY_PASSWORD",
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+];
+/// Prefixes of the node's own credentials (Cloudflare Access service tokens).
+pub const NODE_SECRET_PREFIXES: &[&str] = &["CF_ACCESS_", "OPENCLAW_SECRET_"];
+
+/// Is this one of the node's own credentials (never inherited)?
+pub fn is_node_secret(key: &str) -> bool {
+    let u = key.to_uppercase();
+    NODE_SECRET_KEYS.contains(&u.as_str()) || NODE_SECRET_PREFIXES.iter().any(|p| u.starts_with(p))
+}
+
 /// Is this inherited key stripped?
 pub fn is_blocked_inherited(key: &str) -> bool {
     let u = key.to_uppercase();
-    BLOCKED_KEYS.contains(&u.as_str()) || BLOCKED_PREFIXES.iter().any(|p| u.starts_with(p))
+    BLOCKED_KEYS.contains(&u.as_str())
+        || BLOCKED_PREFIXES.iter().any(|p| u.starts_with(p))
+        || is_node_secret(&u)
 }
 
 /// Validate overrides: `Err(message)` with the exact wire text when any key is rejected.

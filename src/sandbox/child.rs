@@ -7,6 +7,8 @@
 //! 2. join the run's cgroups (write `0` to the v2 `cgroup.procs` / v1 `tasks` fds opened by the
 //!    parent; the v2 write is skipped when `clone3(CLONE_INTO_CGROUP)` already placed us),
 //! 3. mark every fd ≥ 3 close-on-exec (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`),
+//!    then build the run's filesystem view ([`super::view`]: private mount namespace, through a
+//!    user namespace when the node is not root),
 //! 4. rlimits (`RLIMIT_CORE` 0 always, configured NPROC/NOFILE/FSIZE),
 //! 5. drop the capability bounding set and ambient set (needs `CAP_SETPCAP`, so before the uid
 //!    switch), switch to `runAs` uid/gid, clear effective/permitted/inheritable,
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use super::cgroup::{errno, join_fd_raw};
 use super::seccomp::CompiledSet;
+use super::view::ChildView;
 
 /// Maximum number of rlimits applied.
 pub const MAX_RLIMITS: usize = 4;
@@ -34,6 +37,9 @@ pub struct ChildSetup {
     pub no_new_privs: bool,
     pub landlock_fd: RawFd,
     pub seccomp: Option<Arc<CompiledSet>>,
+    /// The per-run filesystem view (private mount namespace), built before rlimits and the
+    /// capability drop; it ends by entering the cwd again through the new mounts.
+    pub view: Option<Arc<ChildView>>,
 }
 
 fn os_err(e: i32) -> io::Error {
@@ -93,6 +99,13 @@ impl ChildSetup {
                 // SAFETY: fcntl(2) on an integer fd; EBADF for closed fds is ignored.
                 unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
             }
+        }
+
+        // 3b. The filesystem view (needs CAP_SYS_ADMIN in its namespace, and fds for its
+        // clones before RLIMIT_NOFILE applies).
+        if let Some(view) = &self.view {
+            // SAFETY: we are the child before execve, as `apply` requires.
+            unsafe { view.apply() }.map_err(os_err)?;
         }
 
         // 4. rlimits.

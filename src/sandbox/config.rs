@@ -17,6 +17,7 @@
 //!     runAs: { uid: 65534, gid: 65534 }, // run children as this unprivileged user (host is root)
 //!     useCgroups: true,             // per-run cgroup: tree kill + pids bound (false: process group only)
 //!     useClone3: true,              // create children inside their cgroup with clone3 (false: fork + migrate)
+//!     protectedPaths: ["/srv/lab/ci"], // read-only in every confined run, existing or not
 //!     agents: { ops: { profile: "strict" } }, // per-agent overrides
 //!   },
 //! }
@@ -87,6 +88,11 @@ pub struct SandboxConfig {
     /// (default true where the kernel offers it); `false` forces fork + `pre_exec` + migration.
     #[serde(default)]
     pub use_clone3: Option<bool>,
+    /// Extra paths every confined run sees read-only (existing or not), on top of what the node
+    /// always protects (its state dir, service files, binary, PATH directories and, when a
+    /// writable root covers `$HOME`, `$HOME` and its dot-entries).
+    #[serde(default)]
+    pub protected_paths: Vec<PathBuf>,
     /// Per-agent overrides, keyed by agent id.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentSandboxOverride>,
@@ -180,6 +186,12 @@ impl SandboxConfig {
         parse_profile("sandbox.profile", self.profile.as_deref())?;
         check_roots("sandbox.writableRoots", &self.writable_roots)?;
         check_roots("sandbox.readableRoots", &self.readable_roots)?;
+        if let Some(p) = self.protected_paths.iter().find(|p| !p.is_absolute()) {
+            return Err(SandboxError::Config(format!(
+                "`sandbox.protectedPaths`: {} is not an absolute path",
+                p.display()
+            )));
+        }
         if let Some(0) = self.max_processes {
             return Err(SandboxError::Config(
                 "`sandbox.maxProcesses` must be at least 1".into(),

@@ -52,6 +52,9 @@ pub struct RulesetSpec<'a> {
     pub tmp: &'a Path,
     pub writable_roots: &'a [PathBuf],
     pub readable_roots: &'a [PathBuf],
+    /// Without a filesystem view: write only here (the view plan's bound-back entries, which
+    /// leave out everything protected) instead of the cwd and writable roots.
+    pub write_only: Option<&'a [PathBuf]>,
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> String {
@@ -113,10 +116,27 @@ pub fn build_ruleset(spec: &RulesetSpec<'_>) -> Result<OwnedFd, String> {
         }
         _ => add(Path::new("/"), read)?,
     }
-    add(spec.cwd, all)?;
-    add(spec.tmp, all)?;
-    for root in spec.writable_roots {
-        add(root, all)?;
+    match spec.write_only {
+        Some(paths) => {
+            if spec.profile == Profile::Strict {
+                add(spec.cwd, read)?;
+            }
+            for p in paths {
+                let access = if p.is_dir() {
+                    all
+                } else {
+                    file_rw | AccessFs::Execute
+                };
+                add(p, access)?;
+            }
+        }
+        None => {
+            add(spec.cwd, all)?;
+            add(spec.tmp, all)?;
+            for root in spec.writable_roots {
+                add(root, all)?;
+            }
+        }
     }
     for dev in WRITABLE_DEVICES {
         let p = Path::new(dev);

@@ -11,6 +11,8 @@
 //! - [`profile`]: what each profile (`standard`, `strict`, `off`) enforces,
 //! - [`seccomp`]: loading the reviewed seccomp policies (`policies/seccomp/*.json`) into BPF,
 //! - [`landlock`]: the per-run Landlock ruleset, built in the parent,
+//! - [`view`]: the per-run filesystem view (read-only root, writable roots bound back, the
+//!   node's own state protected and masked), planned in the parent, mounted in the child,
 //! - [`cgroup`]: per-run cgroups (v2 tree kill, pids bound on v1 or v2),
 //! - [`child`]: the allocation-free `pre_exec` path,
 //! - [`spawn`]: the `clone3(CLONE_INTO_CGROUP | CLONE_PIDFD)` spawn path (no cgroup migration),
@@ -33,6 +35,7 @@ pub mod seccomp;
 pub mod spawn;
 #[doc(hidden)]
 pub mod try_syscall;
+pub mod view;
 
 use std::path::PathBuf;
 
@@ -42,6 +45,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{AgentSandboxOverride, RunAs, SandboxConfig};
 pub use probe::KernelSupport;
 pub use profile::Profile;
+pub use view::NodeProtection;
 
 /// Combined stdout+stderr capture cap (bytes), as the official host.
 pub const OUTPUT_CAP_BYTES: usize = 200_000;
@@ -113,8 +117,18 @@ impl Launcher {
     /// enforce a profile is reported per run (so an agent override to a weaker profile still
     /// works) and by [`Launcher::support`].
     pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
+        let protection = NodeProtection::from_environment(&config.protected_paths);
+        Self::with_protection(config, protection)
+    }
+
+    /// As [`Launcher::new`], protecting what `protection` names instead of what the node's own
+    /// environment names (tests build a node in a scratch `$HOME`).
+    pub fn with_protection(
+        config: &SandboxConfig,
+        protection: NodeProtection,
+    ) -> Result<Self, SandboxError> {
         Ok(Self {
-            inner: run::LauncherInner::new(config)?,
+            inner: run::LauncherInner::new(config, protection)?,
         })
     }
 

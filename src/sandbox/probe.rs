@@ -28,6 +28,63 @@ pub struct KernelSupport {
     pub clone3_into_cgroup: bool,
     /// How the launcher creates children (`clone3` or `fork`; set by the launcher).
     pub spawn_path: &'static str,
+    /// How confined runs get their filesystem view: `"mount-namespace"` (root node),
+    /// `"user+mount-namespace"` (unprivileged node), or `None` (see `view_error`).
+    pub view: Option<&'static str>,
+    /// Why no view can be built here, with the fix.
+    pub view_error: Option<String>,
+}
+
+/// Build an empty view in a throw-away child (`/bin/true`), exactly as a run would.
+fn probe_view() -> (Option<&'static str>, Option<String>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid(2) has no arguments.
+    let root = unsafe { libc::geteuid() } == 0;
+    let plan = super::view::ViewPlan::default();
+    let view = match super::view::ChildView::compile(&plan, std::path::Path::new("/"), !root) {
+        Ok(v) => v,
+        Err(e) => return (None, Some(e)),
+    };
+    let view = std::sync::Arc::new(view);
+    let in_child = view.clone();
+    let mut cmd = std::process::Command::new("/bin/true");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let hook = move || {
+        // SAFETY: `pre_exec` runs this in the forked child before exec, as `apply` requires.
+        unsafe { in_child.apply() }.map_err(std::io::Error::from_raw_os_error)
+    };
+    // SAFETY: the hook only calls `ChildView::apply`, which performs raw syscalls on data
+    // prepared here and never allocates.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+    let mechanism = if root {
+        "mount-namespace"
+    } else {
+        "user+mount-namespace"
+    };
+    match cmd.status() {
+        Ok(s) if s.success() => (Some(mechanism), None),
+        Ok(s) => (None, Some(format!("the probe child failed ({s})"))),
+        Err(e) => {
+            let detail = e
+                .raw_os_error()
+                .and_then(|c| view.describe_error(c))
+                .unwrap_or_else(|| e.to_string());
+            let fix = if root {
+                "the node runs as root but cannot create a private mount namespace (a container \
+                 without CAP_SYS_ADMIN, or a seccomp profile that blocks unshare/mount_setattr); \
+                 give the node's container CAP_SYS_ADMIN or run the node outside it"
+            } else {
+                "unprivileged user namespaces are restricted here (Ubuntu >= 23.10 with AppArmor: \
+                 install policies/apparmor/openclaw-node, see the README; elsewhere check \
+                 user.max_user_namespaces and kernel.unprivileged_userns_clone)"
+            };
+            (None, Some(format!("{detail}; {fix}")))
+        }
+    }
 }
 
 fn read_trim(path: &str) -> Option<String> {
@@ -71,7 +128,17 @@ impl KernelSupport {
                 &read_trim("/proc/sys/kernel/osrelease").unwrap_or_default(),
             ),
             spawn_path: "fork",
+            view: None,
+            view_error: None,
         }
+        .with_view_probe()
+    }
+
+    fn with_view_probe(mut self) -> Self {
+        let (view, view_error) = probe_view();
+        self.view = view;
+        self.view_error = view_error;
+        self
     }
 
     /// Why `profile` cannot be enforced here (`None`: it can).
@@ -101,6 +168,18 @@ impl KernelSupport {
             }
             Some(_) => {}
         }
+        // SAFETY: geteuid(2) has no arguments.
+        if self.view.is_none() && unsafe { libc::geteuid() } == 0 {
+            return Some(format!(
+                "profile \"{}\" needs a per-run filesystem view (a private mount namespace) \
+                 when the node runs as root, and a root node has no weaker fallback, but {}; \
+                 {switch}",
+                profile.name(),
+                self.view_error
+                    .as_deref()
+                    .unwrap_or("it cannot be built here")
+            ));
+        }
         if !self.seccomp_filter {
             return Some(format!(
                 "profile \"{}\" needs seccomp filters (CONFIG_SECCOMP_FILTER with the errno \
@@ -129,6 +208,8 @@ mod tests {
             cgroup: CgroupSupport::default(),
             clone3_into_cgroup: false,
             spawn_path: "fork",
+            view: Some("mount-namespace"),
+            view_error: None,
         }
     }
 

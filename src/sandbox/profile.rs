@@ -1,13 +1,15 @@
 //! The three launcher profiles and what each one enforces.
 //!
-//! | profile    | hygiene¹ | no_new_privs + caps dropped | Landlock fs                     | seccomp                  | network          |
-//! |------------|----------|-----------------------------|---------------------------------|--------------------------|------------------|
-//! | `standard` | yes      | yes                         | read/exec everywhere; write cwd, private TMPDIR, writableRoots | deny-list (`policies/seccomp/standard.json`) | allowed (config) |
-//! | `strict`   | yes      | yes                         | read system dirs + cwd + roots; same writes | deny-list + no-network | AF_UNIX only    |
-//! | `off`      | yes      | no                          | none                            | none                     | allowed          |
+//! | profile    | hygiene¹ | filesystem view² | no_new_privs + caps dropped | Landlock fs                     | seccomp                  | network          |
+//! |------------|----------|------------------|-----------------------------|---------------------------------|--------------------------|------------------|
+//! | `standard` | yes      | yes              | yes                         | read/exec everywhere; write cwd, private TMPDIR, writableRoots | deny-list (`policies/seccomp/standard.json`) | allowed (config) |
+//! | `strict`   | yes      | yes, + `/etc/shadow`, `/etc/gshadow`, `/etc/ssl/private`, SSH host keys masked | yes | read system dirs + cwd + roots; same writes | deny-list + no-network | AF_UNIX only    |
+//! | `off`      | yes      | no               | no                          | none                            | none                     | allowed          |
 //!
 //! ¹ new session/process group, stdin `/dev/null`, only fds 0–2, `RLIMIT_CORE` 0, configured
 //! rlimits, per-run cgroup (tree kill, pids bound).
+//! ² [`super::view`]: private mount namespace, read-only root, writable roots bound back, the
+//! node's own state protected and its secrets masked.
 
 use serde::Serialize;
 
@@ -65,13 +67,17 @@ impl Profile {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Standard => {
-                "no_new_privs, all capabilities dropped, Landlock: read/execute everywhere, write \
-                 only cwd + private TMPDIR + writableRoots; seccomp deny-list (ptrace, \
+                "per-run filesystem view (read-only root; cwd, private TMPDIR and writableRoots \
+                 bound back; the node's state, service files, binary, PATH and $HOME start-up \
+                 files read-only; its secrets masked), no_new_privs, all capabilities dropped, \
+                 Landlock: read/execute everywhere, write only cwd + private TMPDIR + \
+                 writableRoots; seccomp deny-list (ptrace, \
                  process_vm_*, kexec, modules, mount, bpf, perf, keyring, userfaultfd, io_uring, \
                  namespaces, clone3→ENOSYS, personality, x32)"
             }
             Self::Strict => {
-                "standard, plus: reads limited to system dirs + cwd + readableRoots, no network \
+                "standard, plus: /etc/shadow, /etc/gshadow, /etc/ssl/private and SSH host keys \
+                 masked, reads limited to system dirs + cwd + readableRoots, no network \
                  (only AF_UNIX sockets; Landlock TCP deny and abstract-socket scope when available)"
             }
             Self::Off => {

@@ -25,6 +25,7 @@ use super::output::{Capture, Stream};
 use super::probe::KernelSupport;
 use super::seccomp::{CompiledSet, compile_set};
 use super::spawn::{self, Clone3Child, ExecSpec, SpawnError};
+use super::view::{self, ChildView, NodeProtection, ViewInput, ViewPlan};
 use super::{LaunchRequest, RunOutcome, SandboxError};
 
 /// The launcher's state (see [`super::Launcher`]).
@@ -32,6 +33,9 @@ use super::{LaunchRequest, RunOutcome, SandboxError};
 pub struct LauncherInner {
     config: SandboxConfig,
     pub support: KernelSupport,
+    /// What no confined run may change or read (state dir, service files, binary, PATH, HOME
+    /// start-up files): gathered once, applied to every run's view.
+    protection: NodeProtection,
     seccomp_net: Arc<CompiledSet>,
     seccomp_nonet: Arc<CompiledSet>,
     /// `clone3` spawns are enabled (cleared after the kernel refused one).
@@ -129,8 +133,39 @@ fn cwd_error(cwd: &std::path::Path) -> Option<String> {
     }
 }
 
+/// When a run failed on a read-only place inside its writable roots, say why on stderr (one
+/// line from the node), so "Read-only file system" in `$HOME` is not a mystery.
+fn explain_read_only(outcome: &mut RunOutcome, plan: &ViewPlan) {
+    if outcome.success
+        || plan.read_only_inside.is_empty()
+        || !(outcome.stderr.contains("Read-only file system")
+            || outcome.stdout.contains("Read-only file system"))
+    {
+        return;
+    }
+    let mut places: Vec<String> = plan
+        .read_only_inside
+        .iter()
+        .take(4)
+        .map(|p| p.display().to_string())
+        .collect();
+    if plan.read_only_inside.len() > 4 {
+        places.push(format!("and {} more", plan.read_only_inside.len() - 4));
+    }
+    if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+        outcome.stderr.push('\n');
+    }
+    outcome.stderr.push_str(&format!(
+        "openclaw-node: read-only in this run although inside its writable roots: {} (the node \
+         protects its state, service files, binary, PATH directories, and $HOME itself with its \
+         dot-entries when a run can write $HOME: new top-level entries there are refused; work \
+         in a subdirectory)\n",
+        places.join(", ")
+    ));
+}
+
 impl LauncherInner {
-    pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
+    pub fn new(config: &SandboxConfig, protection: NodeProtection) -> Result<Self, SandboxError> {
         config.validate()?;
         let compile = |network| {
             compile_set(network)
@@ -181,6 +216,7 @@ impl LauncherInner {
         Ok(Self {
             config: config.clone(),
             support,
+            protection,
             seccomp_net: compile(true)?,
             seccomp_nonet: compile(false)?,
             clone3: AtomicBool::new(clone3),
@@ -285,6 +321,11 @@ impl LauncherInner {
         if let Some(msg) = cwd_error(&cwd) {
             return Ok(RunOutcome::spawn_failure(msg));
         }
+        if policy.profile.confines()
+            && let Some(msg) = view::refuse_cwd(&cwd, self.protection.state_dir.as_deref())
+        {
+            return Ok(RunOutcome::spawn_failure(msg));
+        }
 
         let run_as = self.config.run_as.map(|r| (r.uid, r.gid.unwrap_or(r.uid)));
         let tmp = tempfile::Builder::new()
@@ -297,6 +338,55 @@ impl LauncherInner {
             })?;
         }
 
+        // The filesystem view: mounts where the kernel lets us, else (unprivileged node only)
+        // the same plan as Landlock write rules.
+        let (view_plan, child_view) = if policy.profile.confines() {
+            let mut writable = vec![cwd.clone(), tmp.path().to_path_buf()];
+            writable.extend(policy.writable_roots.iter().cloned());
+            let run_path: Vec<std::path::PathBuf> = req
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| {
+                    std::env::split_paths(v)
+                        .filter(|p| p.is_absolute())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let closed_only = self.support.view.is_none();
+            let plan = view::plan_view(&ViewInput {
+                writable: &writable,
+                run_path_dirs: &run_path,
+                node: &self.protection,
+                strict: policy.profile == super::Profile::Strict,
+                closed_only,
+            })
+            .map_err(SandboxError::Setup)?;
+            let child = if closed_only {
+                None
+            } else {
+                // SAFETY: geteuid(2) has no arguments.
+                let userns = unsafe { libc::geteuid() } != 0;
+                Some(Arc::new(
+                    ChildView::compile(&plan, &cwd, userns).map_err(SandboxError::Setup)?,
+                ))
+            };
+            (Some(plan), child)
+        } else {
+            (None, None)
+        };
+        let fallback_writes: Option<Vec<std::path::PathBuf>> = match (&view_plan, &child_view) {
+            (Some(plan), None) => Some(
+                plan.binds
+                    .iter()
+                    .filter(|(_, ro)| !ro)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            ),
+            _ => None,
+        };
+
         let landlock_fd = match (policy.profile.confines(), self.support.landlock_abi) {
             (true, Some(abi)) => Some(
                 build_ruleset(&RulesetSpec {
@@ -307,6 +397,7 @@ impl LauncherInner {
                     tmp: tmp.path(),
                     writable_roots: &policy.writable_roots,
                     readable_roots: &policy.readable_roots,
+                    write_only: fallback_writes.as_deref(),
                 })
                 .map_err(SandboxError::Unavailable)?,
             ),
@@ -341,6 +432,7 @@ impl LauncherInner {
                 .as_ref()
                 .map_or(-1, std::os::fd::AsRawFd::as_raw_fd),
             seccomp,
+            view: child_view.clone(),
         };
 
         let mut env: Vec<(String, String)> = req
@@ -365,14 +457,21 @@ impl LauncherInner {
                 if let Some(c) = cgroup.as_mut() {
                     c.shutdown().await;
                 }
-                return Ok(RunOutcome::spawn_failure(format!(
-                    "spawn {argv0} failed: {e}"
-                )));
+                let why = e
+                    .raw_os_error()
+                    .and_then(|c| child_view.as_ref().and_then(|v| v.describe_error(c)));
+                return Ok(RunOutcome::spawn_failure(match why {
+                    Some(why) => format!("spawn {argv0} failed: {why}"),
+                    None => format!("spawn {argv0} failed: {e}"),
+                }));
             }
         };
-        let outcome = self
+        let mut outcome = self
             .supervise(&mut child, &policy, &req, cgroup.as_ref(), cancel)
             .await;
+        if let Some(plan) = &view_plan {
+            explain_read_only(&mut outcome, plan);
+        }
         if let Some(c) = cgroup.as_mut() {
             c.shutdown().await;
         }
