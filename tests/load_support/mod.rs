@@ -36,6 +36,8 @@ pub use ws_support::{next, send};
 pub struct NodeProc {
     pub child: Child,
     pub dir: tempfile::TempDir,
+    /// The node's own cwd (runs without a cwd use it): outside its state dir.
+    _work: tempfile::TempDir,
     stderr_path: PathBuf,
 }
 
@@ -46,6 +48,8 @@ impl NodeProc {
         let stderr_path = dir.path().join("node.stderr.log");
         let stdout = File::create(dir.path().join("node.stdout.log")).unwrap();
         let stderr = File::create(&stderr_path).unwrap();
+        // Runs without a cwd use the node's own: never inside its state dir (refused there).
+        let work = tempfile::tempdir().unwrap();
         let child = Command::new(BIN)
             .args(["run", "--host", "127.0.0.1", "--port", &port.to_string()])
             .env_clear()
@@ -54,7 +58,7 @@ impl NodeProc {
             .env("OPENCLAW_STATE_DIR", dir.path())
             .env("OPENCLAW_GATEWAY_TOKEN", "load-token")
             .env("RUST_LOG", "info")
-            .current_dir(dir.path())
+            .current_dir(work.path())
             .stdin(Stdio::null())
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr))
@@ -63,6 +67,7 @@ impl NodeProc {
         Self {
             child,
             dir,
+            _work: work,
             stderr_path,
         }
     }

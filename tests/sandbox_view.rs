@@ -1,0 +1,633 @@
+//! The node protects itself (issue "every run sees a filesystem built for it"): each attack is
+//! first run WITHOUT openclaw-node (baseline control: plain `/bin/sh` as the same user, in a
+//! scratch `$HOME` laid out like a node's, where the attack must work), then through the real
+//! binary (`openclaw-node exec`, which decides and launches exactly as `system.run` does), with
+//! `cwd` = `$HOME`, under `standard` and `strict`, in three privilege modes:
+//!
+//! - `root`: the node runs as root (private mount namespace),
+//! - `root_run_as`: the node runs as root with `sandbox.runAs` = 65534,
+//! - `user`: the node itself runs as uid 65534 (user + mount namespace).
+//!
+//! After every sandboxed attempt the host files are compared with what they were: a protected
+//! file that changed, appeared or was read back is a failure. `SANDBOX_MUST_WORK=1` turns a
+//! machine that cannot run a mode into a failure instead of a loud skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sandbox_support;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sandbox_support::{must_work, require};
+
+const NOBODY: u32 = 65534;
+const SECRET: &str = "device-private-key-7f3a";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Root,
+    RootRunAs,
+    User,
+}
+
+const MODES: [Mode; 3] = [Mode::Root, Mode::RootRunAs, Mode::User];
+const PROFILES: [&str; 2] = ["standard", "strict"];
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A scratch node `$HOME`: state dir with secrets, approvals (security=full so the policy allows
+/// everything and only the sandbox stands in the way), start-up files, a project.
+struct Home {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    outside: PathBuf,
+}
+
+fn chown_tree(p: &Path, uid: u32) {
+    let st = Command::new("chown")
+        .args(["-R", &format!("{uid}:{uid}")])
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+impl Home {
+    fn new(mode: Mode, profile: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let home = std::fs::canonicalize(dir.path()).unwrap().join("home");
+        let outside = std::fs::canonicalize(dir.path()).unwrap().join("outside");
+        let state = home.join(".openclaw");
+        std::fs::create_dir_all(state.join("identity")).unwrap();
+        std::fs::create_dir_all(home.join("proj")).unwrap();
+        std::fs::create_dir_all(home.join("x")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(state.join("identity/device.json"), SECRET).unwrap();
+        std::fs::write(state.join("identity/device-auth.json"), SECRET).unwrap();
+        std::fs::write(
+            state.join("node.systemd.env"),
+            format!("OPENCLAW_GATEWAY_TOKEN={SECRET}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            state.join("exec-approvals.json"),
+            r#"{"version":1,"defaults":{"security":"full","ask":"off"}}"#,
+        )
+        .unwrap();
+        let mut sandbox = format!("profile: '{profile}'");
+        if mode == Mode::RootRunAs {
+            sandbox.push_str(&format!(", runAs: {{ uid: {NOBODY} }}"));
+        }
+        if mode == Mode::User {
+            // An unprivileged node has no delegated cgroup here.
+            sandbox.push_str(", useCgroups: false");
+        }
+        std::fs::write(
+            state.join("node-host.json5"),
+            format!("{{ sandbox: {{ {sandbox} }} }}"),
+        )
+        .unwrap();
+        std::fs::write(home.join(".bashrc"), "# rc\n").unwrap();
+        std::fs::write(home.join("notes.txt"), "notes\n").unwrap();
+        std::fs::write(
+            home.join("evil.json"),
+            r#"{"version":1,"defaults":{"security":"full"}}"#,
+        )
+        .unwrap();
+        std::fs::write(outside.join("tool"), "#!/bin/sh\n").unwrap();
+        if mode == Mode::User {
+            // The node's binary where its user can run (and, unsandboxed, write) it.
+            let bin = home.parent().unwrap().join("bin/openclaw-node");
+            std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+            std::fs::copy(node_bin(), &bin).unwrap();
+            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        if mode != Mode::Root {
+            chown_tree(dir.path(), NOBODY);
+        }
+        Self {
+            _dir: dir,
+            home,
+            outside,
+        }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.home.join(".openclaw")
+    }
+
+    /// Everything under the scratch tree with content and mode (what an attack could change).
+    fn snapshot(&self) -> Vec<(PathBuf, u32, Vec<u8>)> {
+        fn walk(p: &Path, out: &mut Vec<(PathBuf, u32, Vec<u8>)>) {
+            let Ok(md) = std::fs::symlink_metadata(p) else {
+                return;
+            };
+            let content = if md.is_file() {
+                std::fs::read(p).unwrap_or_default()
+            } else if md.file_type().is_symlink() {
+                std::fs::read_link(p)
+                    .map(|l| l.as_os_str().as_encoded_bytes().to_vec())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            out.push((p.to_path_buf(), md.mode(), content));
+            if md.is_dir() {
+                let mut names: Vec<_> = std::fs::read_dir(p)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                names.sort();
+                for n in names {
+                    walk(&n, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.home.parent().unwrap(), &mut out);
+        // The project and ~/x are the run's to change.
+        out.retain(|(p, _, _)| {
+            !p.starts_with(self.home.join("proj")) && !p.starts_with(self.home.join("x"))
+        });
+        out
+    }
+}
+
+fn node_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_openclaw-node"))
+}
+
+/// The binary copied where uid 65534 can execute it (target/ may sit under a private home).
+fn node_bin_for(mode: Mode, h: &Home) -> PathBuf {
+    if mode != Mode::User {
+        return node_bin();
+    }
+    h.home.parent().unwrap().join("bin/openclaw-node")
+}
+
+fn as_user(mode: Mode) -> Vec<String> {
+    match mode {
+        Mode::Root => vec![],
+        Mode::RootRunAs | Mode::User => vec![
+            "setpriv".into(),
+            format!("--reuid={NOBODY}"),
+            format!("--regid={NOBODY}"),
+            "--clear-groups".into(),
+        ],
+    }
+}
+
+fn command(prefix: &[String], program: &Path) -> Command {
+    let mut c = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    c.stdin(Stdio::null());
+    c
+}
+
+fn env_for(c: &mut Command, h: &Home) {
+    c.env_clear()
+        .env("HOME", &h.home)
+        .env(
+            "PATH",
+            format!(
+                "{}:/usr/local/bin:/usr/bin:/bin",
+                h.home.join(".local/bin").display()
+            ),
+        )
+        .env("LANG", "C")
+        .env("OPENCLAW_GATEWAY_TOKEN", SECRET)
+        .env("SSH_AUTH_SOCK", "/tmp/ssh-agent.sock")
+        .current_dir(&h.home);
+}
+
+/// The attack without openclaw-node: plain sh as the user the run would be.
+fn baseline(mode: Mode, h: &Home, script: &str) -> Output {
+    let mut c = command(&as_user(mode), Path::new("/bin/sh"));
+    c.args(["-c", script]);
+    env_for(&mut c, h);
+    c.output().unwrap()
+}
+
+/// The same attack through `openclaw-node exec` (the node as `mode` runs it).
+fn sandboxed(mode: Mode, h: &Home, script: &str) -> Output {
+    let prefix = if mode == Mode::User {
+        as_user(mode)
+    } else {
+        vec![]
+    };
+    let mut c = command(&prefix, &node_bin_for(mode, h));
+    c.args(["exec", "--shell", script]);
+    env_for(&mut c, h);
+    c.output().unwrap()
+}
+
+/// Can this machine run `mode` (root for the root modes; setpriv; a view)?
+fn available(mode: Mode) -> bool {
+    if !is_root() {
+        return require(mode == Mode::User, "a root test user for the root modes");
+    }
+    if mode != Mode::Root && Command::new("setpriv").arg("--version").output().is_err() {
+        return require(false, "setpriv (util-linux)");
+    }
+    true
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Run `script` as an attack: `worked(home)` must hold after the baseline and fail after every
+/// sandboxed run, and the sandboxed run must leave the scratch tree as it was.
+fn attack(name: &str, script: &str, worked: impl Fn(&Home, &Output) -> bool) {
+    let mut ran = 0;
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let base = baseline(mode, &h, script);
+            assert!(
+                worked(&h, &base),
+                "{name} [{mode:?}/{profile}]: baseline control: the attack must work without \
+                 openclaw-node\n{}",
+                text(&base)
+            );
+            let h = Home::new(mode, profile);
+            let before = h.snapshot();
+            let out = sandboxed(mode, &h, script);
+            assert!(
+                !String::from_utf8_lossy(&out.stderr).contains("refused:"),
+                "{name} [{mode:?}/{profile}]: the run must start\n{}",
+                text(&out)
+            );
+            assert!(
+                !worked(&h, &out),
+                "{name} [{mode:?}/{profile}]: the attack worked through openclaw-node\n{}",
+                text(&out)
+            );
+            let after = h.snapshot();
+            let changed: Vec<_> = after
+                .iter()
+                .filter(|a| !before.contains(a))
+                .map(|a| a.0.display().to_string())
+                .collect();
+            assert!(
+                changed.is_empty(),
+                "{name} [{mode:?}/{profile}]: host files changed: {changed:?}\n{}",
+                text(&out)
+            );
+            ran += 1;
+        }
+    }
+    if ran == 0 && must_work() {
+        panic!("{name}: no privilege mode could run");
+    }
+}
+
+fn file_is(p: &Path, content: &str) -> bool {
+    std::fs::read_to_string(p).is_ok_and(|c| c.contains(content))
+}
+
+fn leaked(o: &Output) -> bool {
+    String::from_utf8_lossy(&o.stdout).contains(SECRET)
+}
+
+#[test]
+fn attack_cp_over_exec_approvals() {
+    attack(
+        "cp evil.json over the approvals",
+        "cp evil.json .openclaw/exec-approvals.json",
+        |h, _| {
+            file_is(
+                &h.state().join("exec-approvals.json"),
+                r#""security":"full"}}"#,
+            )
+        },
+    );
+}
+
+#[test]
+fn attack_rename_over_exec_approvals() {
+    attack(
+        "rename over the approvals",
+        "mv evil.json .openclaw/exec-approvals.json",
+        |h, _| !h.home.join("evil.json").exists(),
+    );
+}
+
+#[test]
+fn attack_rename_the_state_dir_away_and_recreate_it() {
+    attack(
+        "rename the state dir",
+        "mv .openclaw .openclaw-old && mkdir .openclaw && echo '{}' > .openclaw/exec-approvals.json",
+        |h, _| h.home.join(".openclaw-old").exists(),
+    );
+}
+
+#[test]
+fn attack_node_host_json5_sandbox_off() {
+    attack(
+        "node-host.json5 → profile off",
+        "echo \"{ sandbox: { profile: 'off' } }\" > .openclaw/node-host.json5",
+        |h, _| file_is(&h.state().join("node-host.json5"), "'off'"),
+    );
+}
+
+#[test]
+fn attack_plant_the_user_service_unit() {
+    attack(
+        "plant ~/.config/systemd/user/openclaw-node.service",
+        "mkdir -p .config/systemd/user && echo '[Service]' > .config/systemd/user/openclaw-node.service",
+        |h, _| {
+            h.home
+                .join(".config/systemd/user/openclaw-node.service")
+                .exists()
+        },
+    );
+}
+
+#[test]
+fn attack_append_ssh_authorized_keys() {
+    attack(
+        "append ~/.ssh/authorized_keys",
+        "mkdir -p .ssh && echo 'ssh-ed25519 AAAA attacker' >> .ssh/authorized_keys",
+        |h, _| h.home.join(".ssh/authorized_keys").exists(),
+    );
+}
+
+#[test]
+fn attack_plant_a_not_yet_existing_profile() {
+    attack(
+        "plant ~/.profile",
+        "echo 'echo pwned' > .profile",
+        |h, _| h.home.join(".profile").exists(),
+    );
+}
+
+#[test]
+fn attack_append_an_existing_bashrc() {
+    attack(
+        "append ~/.bashrc",
+        "echo 'echo pwned' >> .bashrc",
+        |h, _| file_is(&h.home.join(".bashrc"), "pwned"),
+    );
+}
+
+#[test]
+fn attack_replace_bashrc_with_a_symlink() {
+    attack(
+        "swap ~/.bashrc for a symlink",
+        "rm -f .bashrc && ln -s proj/evil .bashrc",
+        |h, _| {
+            std::fs::symlink_metadata(h.home.join(".bashrc"))
+                .is_ok_and(|m| m.file_type().is_symlink())
+        },
+    );
+}
+
+#[test]
+fn attack_plant_an_allowlisted_name_in_local_bin() {
+    attack(
+        "plant ~/.local/bin/uname",
+        "mkdir -p .local/bin && printf '#!/bin/sh\\necho pwned\\n' > .local/bin/uname && chmod +x .local/bin/uname",
+        |h, _| h.home.join(".local/bin/uname").exists(),
+    );
+}
+
+#[test]
+fn attack_gitconfig_fsmonitor() {
+    attack(
+        "~/.gitconfig core.fsmonitor",
+        "printf '[core]\\n\\tfsmonitor = id\\n' >> .gitconfig",
+        |h, _| h.home.join(".gitconfig").exists(),
+    );
+}
+
+#[test]
+fn attack_python_usercustomize_and_cargo_config() {
+    attack(
+        "python usercustomize / cargo config",
+        "mkdir -p .local/lib/python3/site-packages .cargo && echo 'import os' > \
+         .local/lib/python3/site-packages/usercustomize.py && echo '[alias]' > .cargo/config.toml",
+        |h, _| h.home.join(".cargo/config.toml").exists(),
+    );
+}
+
+#[test]
+fn attack_symlink_in_the_project_to_the_approvals() {
+    attack(
+        "write the approvals through a symlink in a writable dir",
+        "ln -sf \"$HOME/.openclaw/exec-approvals.json\" proj/link && cp evil.json proj/link",
+        |h, _| {
+            file_is(
+                &h.state().join("exec-approvals.json"),
+                r#""security":"full"}}"#,
+            )
+        },
+    );
+}
+
+#[test]
+fn attack_hard_link_to_the_approvals() {
+    attack(
+        "hard link to the approvals",
+        "ln .openclaw/exec-approvals.json proj/hl && cp evil.json proj/hl",
+        |h, _| {
+            file_is(
+                &h.state().join("exec-approvals.json"),
+                r#""security":"full"}}"#,
+            )
+        },
+    );
+}
+
+#[test]
+fn attack_read_the_device_key() {
+    attack(
+        "read identity/device.json",
+        "cat .openclaw/identity/device.json",
+        |_, o| leaked(o),
+    );
+}
+
+#[test]
+fn attack_read_device_auth_and_the_service_env_file() {
+    attack(
+        "read device-auth.json and node.systemd.env",
+        "cat .openclaw/identity/device-auth.json .openclaw/node.systemd.env",
+        |_, o| leaked(o),
+    );
+}
+
+#[test]
+fn attack_lock_the_approvals_lock_file() {
+    attack(
+        "hold the approvals lock",
+        "flock -n .openclaw/exec-approvals.json.lock true && echo locked",
+        |_, o| String::from_utf8_lossy(&o.stdout).contains("locked"),
+    );
+}
+
+#[test]
+fn attack_inherit_the_gateway_token_and_ssh_agent() {
+    attack("inherit the node's credentials", "env", |_, o| {
+        let out = String::from_utf8_lossy(&o.stdout);
+        out.contains(SECRET) || out.contains("SSH_AUTH_SOCK")
+    });
+}
+
+#[test]
+fn attack_chmod_setuid_outside_the_writable_roots() {
+    attack(
+        "chmod 4777 outside the writable roots",
+        "chmod 4777 ../outside/tool",
+        |h, _| std::fs::metadata(h.outside.join("tool")).is_ok_and(|m| m.mode() & 0o4000 != 0),
+    );
+}
+
+#[test]
+fn attack_touch_timestamps_outside_the_writable_roots() {
+    attack(
+        "touch -d outside the writable roots",
+        "touch -d 2001-01-01 ../outside/tool",
+        |h, _| std::fs::metadata(h.outside.join("tool")).is_ok_and(|m| m.mtime() < 1_000_000_000),
+    );
+}
+
+#[test]
+fn attack_write_the_node_binary_dir() {
+    // ~/../bin holds the node binary in the `user` mode; in every mode it is outside the cwd.
+    attack(
+        "plant next to the node",
+        "mkdir -p ../bin 2>/dev/null; echo x > ../bin/planted",
+        |h, _| h.home.parent().unwrap().join("bin/planted").exists(),
+    );
+}
+
+#[test]
+fn strict_masks_shadow_for_a_root_node() {
+    if !is_root() || !Path::new("/etc/shadow").exists() {
+        require(false, "root and /etc/shadow");
+        return;
+    }
+    let h = Home::new(Mode::Root, "strict");
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+    let first = shadow.lines().next().unwrap_or("root:").to_string();
+    let base = baseline(Mode::Root, &h, "cat /etc/shadow");
+    assert!(
+        String::from_utf8_lossy(&base.stdout).contains(&first),
+        "baseline control"
+    );
+    let out = sandboxed(Mode::Root, &h, "cat /etc/shadow");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&first),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn cwd_root_is_refused_with_a_reason() {
+    for mode in [Mode::Root, Mode::User] {
+        if !available(mode) {
+            continue;
+        }
+        let h = Home::new(mode, "standard");
+        let prefix = if mode == Mode::User {
+            as_user(mode)
+        } else {
+            vec![]
+        };
+        for cwd in ["/", "/etc", "/usr/lib"] {
+            let mut c = command(&prefix, &node_bin_for(mode, &h));
+            c.args(["exec", "--cwd", cwd, "--", "/bin/true"]);
+            env_for(&mut c, &h);
+            let out = c.output().unwrap();
+            assert!(!out.status.success(), "{cwd}: {}", text(&out));
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("refusing working directory"),
+                "{cwd}: {}",
+                text(&out)
+            );
+        }
+    }
+}
+
+/// Ordinary work with cwd = $HOME still works; a new top-level file is refused with one line
+/// from the node saying why.
+#[test]
+fn control_ordinary_work_in_home_still_works() {
+    let have_cc = Command::new("cc").arg("--version").output().is_ok();
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let script = format!(
+                "set -e; echo more >> notes.txt; git init -q x; cd x; echo a > f; git add f; \
+                 git -c user.email=a@b -c user.name=n commit -qm first; git log --oneline | wc -l; \
+                 {}; echo done",
+                if have_cc {
+                    "printf 'int main(void){return 0;}\\n' > m.c; cc m.c -o m; ./m"
+                } else {
+                    "true"
+                }
+            );
+            let out = sandboxed(mode, &h, &script);
+            assert!(out.status.success(), "[{mode:?}/{profile}] {}", text(&out));
+            assert!(
+                file_is(&h.home.join("notes.txt"), "more"),
+                "[{mode:?}/{profile}]"
+            );
+            assert!(h.home.join("x/.git/HEAD").exists());
+            let out = sandboxed(mode, &h, "touch newfile");
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                err.lines()
+                    .filter(|l| l.starts_with("openclaw-node: read-only"))
+                    .count(),
+                1,
+                "[{mode:?}/{profile}] {}",
+                text(&out)
+            );
+            assert!(!h.home.join("newfile").exists());
+        }
+    }
+}
+
+#[test]
+fn sandbox_check_names_the_view_mechanism() {
+    let out = Command::new(node_bin())
+        .args(["sandbox", "check"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("filesystem view:"))
+        .unwrap_or_default()
+        .to_string();
+    if is_root() {
+        assert!(line.contains("mount-namespace") || !must_work(), "{s}");
+    }
+    assert!(!line.is_empty(), "{s}");
+}
