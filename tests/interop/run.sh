@@ -307,6 +307,37 @@ assert d["defaults"]["security"] == "allowlist" and sys.argv[1] in pats, (d, pat
 }
 approvals_check
 
+# --- 7a. the node protects itself through the real gateway ----------------------------------
+# Even with security=full, a system.run (env override, no cwd: the node's own cwd) can neither
+# read the device key nor the gateway token, nor change the approvals that decide later runs.
+protection_check() {
+  local full orig out before after
+  orig="$OCLAB_DIR/approvals-orig-2.json"
+  oc approvals get --node "$DEVICE_ID" --json 2>/dev/null \
+    | "$PY" -c 'import json,sys; f=json.load(sys.stdin)["file"]; f.pop("socket",None); print(json.dumps(f))' >"$orig" \
+    || { fail "protection: cannot snapshot the approvals"; return; }
+  full="$OCLAB_DIR/approvals-full.json"
+  echo '{"version":1,"defaults":{"security":"full","ask":"off"},"agents":{}}' >"$full"
+  oc approvals set --node "$DEVICE_ID" --file "$full" --json >/dev/null 2>&1 \
+    || { fail "protection: openclaw approvals set (security=full)"; return; }
+  before="$(sha256sum "$STATE/exec-approvals.json" | cut -d' ' -f1)"
+  out="$("${OCC[@]}" invoke --node "$DEVICE_ID" --command system.run --params \
+    '{"command":["/bin/sh","-c","cat $HOME/.openclaw/identity/device.json; echo {} > $HOME/.openclaw/exec-approvals.json; echo p > $HOME/.profile; env; echo ran"],"env":{"LANG":"C"},"agentId":"main"}' 2>&1)"
+  after="$(sha256sum "$STATE/exec-approvals.json" | cut -d' ' -f1)"
+  if ! grep -q 'ran' <<<"$out"; then
+    fail "protection: the run did not run: ${out:0:300}"
+  elif grep -q 'PRIVATE KEY' <<<"$out" || grep -qF "$TOKEN" <<<"$out"; then
+    fail "protection: a run through the gateway read the device key or the gateway token"
+  elif [ "$before" != "$after" ] || [ -e "$NODE_HOME/.profile" ]; then
+    fail "protection: a run through the gateway changed the approvals or planted ~/.profile"
+  else
+    pass "a security=full run through the gateway cannot read the device key or token, nor change the approvals or ~/.profile"
+  fi
+  oc approvals set --node "$DEVICE_ID" --file "$orig" --json >/dev/null 2>&1 \
+    || fail "protection: could not restore the node's approvals"
+}
+protection_check
+
 # --- 7b. gateway restart: the node comes back by itself and serves again -------------------
 # The gateway process is stopped (SIGTERM to its process group) and started again with the same
 # state; the node must leave `connected`, then be connected again (status file and
