@@ -221,13 +221,17 @@ fn baseline(mode: Mode, h: &Home, script: &str) -> Output {
 
 /// The same attack through `openclaw-node exec` (the node as `mode` runs it).
 fn sandboxed(mode: Mode, h: &Home, script: &str) -> Output {
+    sandboxed_in(mode, h, script, &h.home)
+}
+
+fn sandboxed_in(mode: Mode, h: &Home, script: &str, cwd: &Path) -> Output {
     let prefix = if mode == Mode::User {
         as_user(mode)
     } else {
         vec![]
     };
     let mut c = command(&prefix, &node_bin_for(mode, h));
-    c.args(["exec", "--shell", script]);
+    c.args(["exec", "--cwd"]).arg(cwd).args(["--shell", script]);
     env_for(&mut c, h);
     c.output().unwrap()
 }
@@ -519,6 +523,42 @@ fn attack_write_the_node_binary_dir() {
         "mkdir -p ../bin 2>/dev/null; echo x > ../bin/planted",
         |h, _| h.home.parent().unwrap().join("bin/planted").exists(),
     );
+}
+
+/// The cwd is a directory *containing* `$HOME` (the node started from a checkout holding its
+/// home, as in the interop lab): `$HOME` is still closed inside the pinned chain.
+#[test]
+fn attack_plant_profile_with_the_cwd_above_home() {
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let parent = h.home.parent().unwrap().to_path_buf();
+            let script =
+                "echo pwned > home/.profile; cp home/evil.json home/.openclaw/exec-approvals.json";
+            let mut c = command(&as_user(mode), Path::new("/bin/sh"));
+            c.args(["-c", script]);
+            env_for(&mut c, &h);
+            c.current_dir(&parent);
+            c.output().unwrap();
+            assert!(
+                h.home.join(".profile").exists(),
+                "baseline control [{mode:?}/{profile}]"
+            );
+            let h = Home::new(mode, profile);
+            let parent = h.home.parent().unwrap().to_path_buf();
+            let before = h.snapshot();
+            let out = sandboxed_in(mode, &h, script, &parent);
+            assert!(
+                !h.home.join(".profile").exists(),
+                "[{mode:?}/{profile}] {}",
+                text(&out)
+            );
+            assert_eq!(before, h.snapshot(), "[{mode:?}/{profile}] {}", text(&out));
+        }
+    }
 }
 
 #[test]

@@ -37,7 +37,6 @@ pub struct KernelSupport {
 
 /// Build an empty view in a throw-away child (`/bin/true`), exactly as a run would.
 fn probe_view() -> (Option<&'static str>, Option<String>) {
-    use std::os::unix::process::CommandExt;
     // SAFETY: geteuid(2) has no arguments.
     let root = unsafe { libc::geteuid() } == 0;
     let plan = super::view::ViewPlan::default();
@@ -46,26 +45,13 @@ fn probe_view() -> (Option<&'static str>, Option<String>) {
         Err(e) => return (None, Some(e)),
     };
     let view = std::sync::Arc::new(view);
-    let in_child = view.clone();
-    let mut cmd = std::process::Command::new("/bin/true");
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let hook = move || {
-        // SAFETY: `pre_exec` runs this in the forked child before exec, as `apply` requires.
-        unsafe { in_child.apply() }.map_err(std::io::Error::from_raw_os_error)
-    };
-    // SAFETY: the hook only calls `ChildView::apply`, which performs raw syscalls on data
-    // prepared here and never allocates.
-    unsafe {
-        cmd.pre_exec(hook);
-    }
+    let status = super::view::spawn_in_view(&view, std::path::Path::new("/bin/true"));
     let mechanism = if root {
         "mount-namespace"
     } else {
         "user+mount-namespace"
     };
-    match cmd.status() {
+    match status {
         Ok(s) if s.success() => (Some(mechanism), None),
         Ok(s) => (None, Some(format!("the probe child failed ({s})"))),
         Err(e) => {

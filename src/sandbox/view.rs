@@ -377,6 +377,11 @@ fn expand(rules: &Rules, d: &Path, parent_rw: bool, plan: &mut ViewPlan) -> Resu
         return Ok(());
     }
     if rules.must_close(d) {
+        // Inside a pinned (read-write) parent, the closed directory itself is re-bound
+        // read-only first; its other entries then go back on top of that.
+        if parent_rw {
+            plan.binds.push((d.to_path_buf(), true));
+        }
         plan.read_only_inside.push(d.to_path_buf());
         let entries = std::fs::read_dir(d)
             .map_err(|e| format!("cannot list {} to build the run's view: {e}", d.display()))?;
@@ -809,6 +814,30 @@ impl ChildView {
     }
 }
 
+/// Run `program` (no arguments, stdio to `/dev/null`) in a forked child that first builds
+/// `view`: the probe behind `sandbox check`, and the benchmark of the view's own cost.
+pub fn spawn_in_view(
+    view: &std::sync::Arc<ChildView>,
+    program: &Path,
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let in_child = view.clone();
+    let mut cmd = std::process::Command::new(program);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let hook = move || {
+        // SAFETY: `pre_exec` runs this in the forked child before exec, as `apply` requires.
+        unsafe { in_child.apply() }.map_err(std::io::Error::from_raw_os_error)
+    };
+    // SAFETY: the hook only calls `ChildView::apply`, which performs raw syscalls on data
+    // prepared in the parent and never allocates.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+    cmd.status()
+}
+
 /// `mount_setattr(dfd, path, flags, {attr_set})`.
 ///
 /// # Safety
@@ -931,6 +960,25 @@ mod tests {
         );
         assert!(p.read_only_inside.contains(&home));
         assert_eq!(p.mask_dirs, vec![(home.join(".openclaw"), None)]);
+    }
+
+    #[test]
+    fn home_below_the_cwd_is_closed_too() {
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        let home = root.join("lab/home");
+        std::fs::create_dir_all(home.join(".openclaw")).unwrap();
+        std::fs::create_dir_all(home.join("proj")).unwrap();
+        let p = plan(std::slice::from_ref(&root), &node(&home));
+        assert_eq!(
+            p.binds,
+            vec![
+                (root.clone(), false),
+                (root.join("lab"), false),
+                (home.clone(), true),
+                (home.join("proj"), false)
+            ]
+        );
     }
 
     #[test]
