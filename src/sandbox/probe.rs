@@ -200,6 +200,26 @@ mod tests {
     }
 
     #[test]
+    fn root_node_without_a_view_refuses_confined_profiles() {
+        let mut s = support(Some(7), true);
+        s.view = None;
+        s.view_error = Some("unshare(CLONE_NEWNS): Operation not permitted".into());
+        // SAFETY: geteuid(2) has no arguments.
+        let root = unsafe { libc::geteuid() } == 0;
+        let why = s.missing_for(Profile::Standard);
+        if root {
+            let why = why.unwrap();
+            assert!(
+                why.contains("filesystem view") && why.contains("Operation not permitted"),
+                "{why}"
+            );
+        } else {
+            assert!(why.is_none(), "a normal user's node falls back to Landlock");
+        }
+        assert!(s.missing_for(Profile::Off).is_none());
+    }
+
+    #[test]
     fn fail_closed_message_names_missing_feature_and_config_switch() {
         let s = support(None, true);
         let why = s.missing_for(Profile::Standard).unwrap();

@@ -1003,6 +1003,35 @@ mod tests {
     }
 
     #[test]
+    fn landlock_fallback_closes_instead_of_pinning() {
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        std::fs::create_dir_all(root.join("tools/bin")).unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("tools/readme"), "x").unwrap();
+        let n = NodeProtection {
+            protected: vec![root.join("tools/bin")],
+            ..Default::default()
+        };
+        let p = plan_view(&ViewInput {
+            writable: std::slice::from_ref(&root),
+            run_path_dirs: &[],
+            node: &n,
+            strict: false,
+            closed_only: true,
+        })
+        .unwrap();
+        // Only entries with nothing protected below them get write rules.
+        assert_eq!(
+            p.binds,
+            vec![
+                (root.join("src"), false),
+                (root.join("tools/readme"), false)
+            ]
+        );
+    }
+
+    #[test]
     fn missing_protected_name_closes_its_parent_without_a_placeholder() {
         let d = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(d.path()).unwrap();
