@@ -938,11 +938,20 @@ impl Builtin {
     async fn act_route(&self, profile: &Arc<Profile>, req: &RouteRequest) -> RouteResult {
         let kind = validate_act(req, 0)?;
         let (b, tab) = self.page(profile, req, Self::target_ref(req)).await?;
-        let blocked = |b: &Browser, tab: &Tab| {
-            let state = lock(&tab.dialogs).state();
+        let blocked = |b: &Browser, tab: &Arc<Tab>| {
+            let tab = tab.clone();
             let b = b.cdp.clone();
             let target = tab.target_id.clone();
             async move {
+                // The watcher has its own event subscription: the session's event handler may
+                // not have recorded the dialog yet. Report it once it has (bounded).
+                for _ in 0..100 {
+                    if lock(&tab.dialogs).pending.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let state = lock(&tab.dialogs).state();
                 let url = target_info_cdp(&b, &target).await;
                 json!({"ok": true, "targetId": target, "url": url,
                     "blockedByDialog": true, "browserState": state})
