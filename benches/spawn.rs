@@ -85,6 +85,7 @@ fn view(c: &mut Criterion) {
         state_dir: Some(h.join(".openclaw")),
         protected: vec![h.join(".local/bin"), "/usr/bin".into()],
         masked_files: vec![],
+        other_homes: vec![],
     };
     let tmp = tempfile::tempdir().unwrap();
     let plan = plan_view(&ViewInput {

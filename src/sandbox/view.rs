@@ -65,6 +65,28 @@ pub struct NodeProtection {
     pub protected: Vec<PathBuf>,
     /// Files masked with no content (secrets kept outside the state dir, e.g. `openclaw.json`).
     pub masked_files: Vec<PathBuf>,
+    /// Other users' home directories (`/etc/passwd`): their dot-entries are protected like the
+    /// node's own when a writable root covers them (a root node must not plant another user's
+    /// `~/.bashrc` either).
+    pub other_homes: Vec<PathBuf>,
+}
+
+/// Home directories listed in `passwd` text that exist and are not `/` or a system directory.
+pub fn passwd_homes(passwd: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = passwd
+        .lines()
+        .filter_map(|l| l.split(':').nth(5))
+        .map(PathBuf::from)
+        .filter(|p| {
+            p.is_absolute()
+                && p != Path::new("/")
+                && !SYSTEM_DIRS.iter().any(|s| p.starts_with(s))
+                && p.is_dir()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn env_path(key: &str) -> Option<PathBuf> {
@@ -107,11 +129,15 @@ impl NodeProtection {
         if let Some(c) = env_path("OPENCLAW_CONFIG_PATH") {
             masked_files.push(c);
         }
+        let other_homes = std::fs::read_to_string("/etc/passwd")
+            .map(|t| passwd_homes(&t))
+            .unwrap_or_default();
         Self {
             home,
             state_dir,
             protected,
             masked_files,
+            other_homes,
         }
     }
 }
@@ -291,12 +317,14 @@ pub fn plan_view(input: &ViewInput<'_>) -> Result<ViewPlan, String> {
         .collect();
 
     let mut dot_homes = Vec::new();
-    if let Some(h) = &node.home {
+    for h in node.home.iter().chain(&node.other_homes) {
         let h = resolve_existing(h);
         if h != Path::new("/") && maximal.iter().any(|w| h.starts_with(w)) {
             dot_homes.push(h);
         }
     }
+    dot_homes.sort();
+    dot_homes.dedup();
     let rules = Rules {
         exact,
         dot_homes,
@@ -928,7 +956,35 @@ mod tests {
             state_dir: Some(home.join(".openclaw")),
             protected: vec![home.join(".local/bin"), PathBuf::from("/usr/bin")],
             masked_files: vec![],
+            other_homes: vec![],
         }
+    }
+
+    #[test]
+    fn other_users_homes_under_a_writable_root_are_closed() {
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        std::fs::create_dir_all(root.join("bob/src")).unwrap();
+        std::fs::write(root.join("bob/.bashrc"), "x").unwrap();
+        let passwd = format!(
+            "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::{}:/bin/sh\nsys:x:2:2::/usr/sbin:/x\n",
+            root.join("bob").display()
+        );
+        let homes = passwd_homes(&passwd);
+        assert!(homes.contains(&root.join("bob")) && !homes.iter().any(|h| h.starts_with("/usr")));
+        let n = NodeProtection {
+            other_homes: homes,
+            ..Default::default()
+        };
+        let p = plan(std::slice::from_ref(&root), &n);
+        assert_eq!(
+            p.binds,
+            vec![
+                (root.clone(), false),
+                (root.join("bob"), true),
+                (root.join("bob/src"), false)
+            ]
+        );
     }
 
     fn plan(writable: &[PathBuf], n: &NodeProtection) -> ViewPlan {
