@@ -561,6 +561,59 @@ fn attack_plant_profile_with_the_cwd_above_home() {
     }
 }
 
+/// SysV shared memory made by one run is not visible to (nor left for) the next: each run has
+/// its own IPC namespace.
+#[test]
+fn attack_sysv_shm_across_two_runs() {
+    if Command::new("ipcmk").arg("--help").output().is_err() {
+        require(false, "ipcmk (util-linux)");
+        return;
+    }
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let key = format!("0x{:08x}", 0x6f63_0000u32 + std::process::id() % 0xffff);
+            let make = format!(
+                "ipcmk -M 4096 -p 0666 -K {key} >/dev/null 2>&1 || ipcmk -M 4096 -p 0666 >/dev/null"
+            );
+            let base = baseline(mode, &h, &format!("{make}; ipcs -m"));
+            let listed = |o: &Output| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.contains(" 4096 "))
+                    .count()
+            };
+            assert!(
+                listed(&base) > 0,
+                "baseline control [{mode:?}/{profile}]: {}",
+                text(&base)
+            );
+            // Clean the baseline's segments up (they would outlive it on the host).
+            let _ = baseline(
+                mode,
+                &h,
+                "for id in $(ipcs -m | awk '$5 == 4096 {print $2}'); do ipcrm -m $id; done",
+            );
+            let first = sandboxed(mode, &h, &format!("{make}; ipcs -m"));
+            assert!(
+                listed(&first) > 0,
+                "[{mode:?}/{profile}] the run made its segment: {}",
+                text(&first)
+            );
+            let second = sandboxed(mode, &h, "ipcs -m");
+            assert_eq!(
+                listed(&second),
+                0,
+                "[{mode:?}/{profile}] the next run sees it: {}",
+                text(&second)
+            );
+        }
+    }
+}
+
 #[test]
 fn strict_masks_shadow_for_a_root_node() {
     if !is_root() || !Path::new("/etc/shadow").exists() {

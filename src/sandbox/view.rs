@@ -21,7 +21,8 @@
 //!      read-only when present), `openclaw.json` outside it by `/dev/null` without device access;
 //!      under `strict` also `/etc/shadow`, `/etc/gshadow`, `/etc/ssl/private` and the SSH host
 //!      keys.
-//! - [`ChildView::apply`] (in the child, before capabilities are dropped): the mounts, with raw
+//! - [`ChildView::apply`] (in the child, before capabilities are dropped): a private mount and
+//!   IPC namespace, then the mounts, with raw
 //!   syscalls only (`unshare`, `open_tree(OPEN_TREE_CLONE)`, `mount_setattr(AT_RECURSIVE)`,
 //!   `move_mount`), on data prepared in the parent; nothing is allocated.
 //!
@@ -689,7 +690,9 @@ impl ChildView {
     /// process' namespaces irreversibly. Performs raw syscalls only and never allocates.
     pub unsafe fn apply(&self) -> Result<(), i32> {
         let fail = |op: usize| VIEW_ERROR | ((op as i32) << 12) | (errno() & 0xfff);
-        let mut flags = libc::CLONE_NEWNS;
+        // A private IPC namespace too: SysV shared memory, semaphores and message queues of one
+        // run are neither visible to the next nor left behind by the tree kill.
+        let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
         if self.userns.is_some() {
             flags |= libc::CLONE_NEWUSER;
         }
