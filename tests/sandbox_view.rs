@@ -614,6 +614,25 @@ fn attack_sysv_shm_across_two_runs() {
     }
 }
 
+/// The private TMPDIR is the run's alone (0700): another user on the host cannot read what a
+/// run stages there.
+#[test]
+fn private_tmpdir_is_owner_only() {
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        let h = Home::new(mode, "standard");
+        let out = sandboxed(mode, &h, "stat -c %a \"$TMPDIR\"");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "700",
+            "[{mode:?}] {}",
+            text(&out)
+        );
+    }
+}
+
 #[test]
 fn strict_masks_shadow_for_a_root_node() {
     if !is_root() || !Path::new("/etc/shadow").exists() {

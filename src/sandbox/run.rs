@@ -330,6 +330,7 @@ impl LauncherInner {
         let run_as = self.config.run_as.map(|r| (r.uid, r.gid.unwrap_or(r.uid)));
         let tmp = tempfile::Builder::new()
             .prefix("openclaw-run-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| SandboxError::Setup(format!("cannot create the private TMPDIR: {e}")))?;
         if let Some((uid, gid)) = run_as {
