@@ -94,6 +94,7 @@ fn view(c: &mut Criterion) {
         node: &node,
         strict: false,
         closed_only: false,
+        sockets: vec![],
     })
     .unwrap();
     let home_view = Arc::new(ChildView::compile(&plan, &h, !root).unwrap());

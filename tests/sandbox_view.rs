@@ -633,6 +633,66 @@ fn private_tmpdir_is_owner_only() {
     }
 }
 
+/// A stand-in host daemon: a listening pathname socket outside the run's roots and an abstract
+/// one. Neither can be connected to from a run; unsandboxed both can.
+#[test]
+fn attack_connect_to_host_daemon_sockets() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    if !Path::new("/usr/bin/python3").exists() {
+        require(false, "/usr/bin/python3");
+        return;
+    }
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let path = h.outside.join("daemon.sock");
+            let _pathname = UnixListener::bind(&path).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let name = format!("openclaw-test-{}-{mode:?}-{profile}", std::process::id());
+            let _abstract =
+                UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+                    .unwrap();
+            // Every listening pathname socket of the host too (the scan).
+            let mut targets: Vec<String> = std::fs::read_to_string("/proc/net/unix")
+                .unwrap()
+                .lines()
+                .skip(1)
+                .filter(|l| l.split_whitespace().nth(3) == Some("00010000"))
+                .filter_map(|l| l.split_whitespace().nth(7).map(str::to_string))
+                .filter(|p| p.starts_with('/'))
+                .collect();
+            targets.sort();
+            targets.dedup();
+            let script = format!(
+                "/usr/bin/python3 - <<'EOF'\nimport socket\nfor t in {targets:?} + ['\\0{name}']:\n    s = socket.socket(socket.AF_UNIX)\n    try:\n        s.connect(t.replace('\\\\0', '\\0', 1) if t.startswith('\\\\0') else t)\n        print('connected', t)\n    except OSError as e:\n        print('refused', t, e.errno)\nEOF"
+            );
+            let connected = |o: &Output| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("connected"))
+                    .count()
+            };
+            let base = baseline(mode, &h, &script);
+            assert!(
+                connected(&base) >= 2,
+                "baseline control [{mode:?}/{profile}]: both stand-ins reachable: {}",
+                text(&base)
+            );
+            let out = sandboxed(mode, &h, &script);
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("refused"),
+                "[{mode:?}/{profile}] the probe ran: {}",
+                text(&out)
+            );
+            assert_eq!(connected(&out), 0, "[{mode:?}/{profile}] {}", text(&out));
+        }
+    }
+}
+
 #[test]
 fn strict_masks_shadow_for_a_root_node() {
     if !is_root() || !Path::new("/etc/shadow").exists() {

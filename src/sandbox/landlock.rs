@@ -85,11 +85,10 @@ pub fn build_ruleset(spec: &RulesetSpec<'_>) -> Result<OwnedFd, String> {
         ruleset = ruleset
             .scope(Scope::Signal)
             .map_err(|e| err("signal scope", e))?;
-        if spec.profile == Profile::Strict {
-            ruleset = ruleset
-                .scope(Scope::AbstractUnixSocket)
-                .map_err(|e| err("abstract UNIX socket scope", e))?;
-        }
+        // Both confining profiles: a run connects only to abstract sockets made inside it.
+        ruleset = ruleset
+            .scope(Scope::AbstractUnixSocket)
+            .map_err(|e| err("abstract UNIX socket scope", e))?;
     }
     let mut created = ruleset.create().map_err(|e| err("create ruleset", e))?;
 

@@ -69,7 +69,8 @@ impl Profile {
             Self::Standard => {
                 "per-run filesystem view (read-only root; cwd, private TMPDIR and writableRoots \
                  bound back; the node's state, service files, binary, PATH and $HOME start-up \
-                 files read-only; its secrets masked), no_new_privs, all capabilities dropped, \
+                 files read-only; its secrets and the host's UNIX sockets masked; own IPC namespace), \
+                 abstract-socket scope, no_new_privs, all capabilities dropped, \
                  Landlock: read/execute everywhere, write only cwd + private TMPDIR + \
                  writableRoots; seccomp deny-list (ptrace, \
                  process_vm_*, kexec, modules, mount, bpf, perf, keyring, userfaultfd, io_uring, \

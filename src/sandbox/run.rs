@@ -362,6 +362,7 @@ impl LauncherInner {
                 node: &self.protection,
                 strict: policy.profile == super::Profile::Strict,
                 closed_only,
+                sockets: view::host_unix_sockets(),
             })
             .map_err(SandboxError::Setup)?;
             let child = if closed_only {

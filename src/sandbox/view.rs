@@ -17,7 +17,8 @@
 //!      or, when a protected name below it does not exist yet (or is reached through a symlink),
 //!      **closed**: read-only, with each of its other entries bound back read-write. No
 //!      placeholder is ever created on the host;
-//!   3. **masked**: the state dir is covered by an empty read-only tmpfs (with `skills/` bound back
+//!   3. **masked**: every pathname UNIX socket bound on the host (a run cannot connect to a
+//!      socket it did not create); the state dir is covered by an empty read-only tmpfs (with `skills/` bound back
 //!      read-only when present), `openclaw.json` outside it by `/dev/null` without device access;
 //!      under `strict` also `/etc/shadow`, `/etc/gshadow`, `/etc/ssl/private` and the SSH host
 //!      keys.
@@ -154,6 +155,8 @@ pub struct ViewInput<'a> {
     pub strict: bool,
     /// No mounts possible (Landlock fallback): pins become closed directories.
     pub closed_only: bool,
+    /// Host UNIX sockets to mask ([`host_unix_sockets`]).
+    pub sockets: Vec<PathBuf>,
 }
 
 /// The planned view (host paths, canonical).
@@ -167,6 +170,28 @@ pub struct ViewPlan {
     pub mask_files: Vec<PathBuf>,
     /// Read-only places inside the writable roots (for the refusal hint on stderr).
     pub read_only_inside: Vec<PathBuf>,
+}
+
+/// Pathname UNIX sockets bound on this host (`/proc/net/unix`), existing ones only: each is
+/// masked in the view, so a run cannot connect to a daemon's socket (docker, the systemd user
+/// manager, the session bus, ssh-agent, tmux, X11, …). Landlock before ABI 9 does not mediate
+/// `connect()` to them. Sockets a run creates itself appear after its view is built.
+pub fn host_unix_sockets() -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(text) = std::fs::read_to_string("/proc/net/unix") else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .filter(|p| p.starts_with('/'))
+        .map(PathBuf::from)
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Lexically normalise an absolute path (`.`/`..`), without touching the filesystem.
@@ -354,6 +379,12 @@ pub fn plan_view(input: &ViewInput<'_>) -> Result<ViewPlan, String> {
                 .is_some_and(|s| f.starts_with(resolve_existing(s)))
         {
             plan.mask_files.push(f);
+        }
+    }
+    let state = node.state_dir.as_ref().map(|s| resolve_existing(s));
+    for sock in &input.sockets {
+        if !state.as_ref().is_some_and(|s| sock.starts_with(s)) {
+            plan.mask_files.push(sock.clone());
         }
     }
     if input.strict {
@@ -997,6 +1028,7 @@ mod tests {
             node: n,
             strict: false,
             closed_only: false,
+            sockets: vec![],
         })
         .unwrap()
     }
@@ -1078,6 +1110,7 @@ mod tests {
             node: &n,
             strict: false,
             closed_only: true,
+            sockets: vec![],
         })
         .unwrap();
         // Only entries with nothing protected below them get write rules.
