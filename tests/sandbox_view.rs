@@ -693,6 +693,78 @@ fn attack_connect_to_host_daemon_sockets() {
     }
 }
 
+/// A run sees only the minimal /dev: no disk to read raw, no `/dev/kvm`, `/dev/userfaultfd`
+/// (a userfaultfd although seccomp denies the syscall), VTs or the kernel log.
+#[test]
+fn attack_open_host_devices() {
+    let mut devices: Vec<String> = std::fs::read_dir("/dev")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            use std::os::unix::fs::FileTypeExt;
+            e.file_type()
+                .is_ok_and(|t| t.is_block_device() || t.is_char_device())
+        })
+        .map(|e| e.path().display().to_string())
+        .filter(|p| {
+            !openclaw_node::sandbox::view::MIN_DEVICES.contains(&p.as_str())
+                && !p.starts_with("/dev/pts")
+                // The view's /dev/ptmx is the run's own devpts instance.
+                && p != "/dev/ptmx"
+        })
+        .collect();
+    devices.sort();
+    let script = format!(
+        "for d in {}; do if (exec 3<\"$d\") 2>/dev/null; then echo \"opened $d\"; fi; done; \
+         echo scanned",
+        devices.join(" ")
+    );
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let opened = |o: &Output| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("opened"))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            };
+            let base = baseline(mode, &h, &script);
+            assert!(
+                !opened(&base).is_empty(),
+                "baseline control [{mode:?}/{profile}]: some host device opens: {}",
+                text(&base)
+            );
+            let out = sandboxed(mode, &h, &script);
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("scanned"),
+                "{}",
+                text(&out)
+            );
+            assert_eq!(
+                opened(&out),
+                Vec::<String>::new(),
+                "[{mode:?}/{profile}] {}",
+                text(&out)
+            );
+            let out = sandboxed(
+                mode,
+                &h,
+                "echo x > /dev/null && head -c 4 /dev/urandom | wc -c",
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "4",
+                "[{mode:?}/{profile}] {}",
+                text(&out)
+            );
+        }
+    }
+}
+
 #[test]
 fn strict_masks_shadow_for_a_root_node() {
     if !is_root() || !Path::new("/etc/shadow").exists() {

@@ -13,7 +13,7 @@ use landlock::{
     RulesetAttr, RulesetCreatedAttr, Scope,
 };
 
-use super::profile::{Profile, STRICT_READ_DIRS, WRITABLE_DEVICES};
+use super::profile::{Profile, READABLE_DEVICES, STRICT_READ_DIRS, WRITABLE_DEVICES};
 
 /// Probe the Landlock ABI version of the running kernel (`None`: not supported or disabled).
 pub fn probe_abi() -> Result<i32, String> {
@@ -111,6 +111,13 @@ pub fn build_ruleset(spec: &RulesetSpec<'_>) -> Result<OwnedFd, String> {
             }
             for root in spec.readable_roots {
                 add(root, read)?;
+            }
+            // In the view, /dev is a fresh tmpfs: the devices read through their own inodes.
+            for dev in READABLE_DEVICES {
+                let p = Path::new(dev);
+                if p.exists() {
+                    add(p, AccessFs::ReadFile.into())?;
+                }
             }
         }
         _ => add(Path::new("/"), read)?,

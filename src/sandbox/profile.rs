@@ -32,6 +32,10 @@ pub const STRICT_READ_DIRS: &[&str] = &[
     "/proc", "/sys",
 ];
 
+/// Device files `strict` may read besides the writable ones (the view's /dev is a fresh tmpfs,
+/// so the `/dev` directory rule does not reach them).
+pub const READABLE_DEVICES: &[&str] = &["/dev/random", "/dev/urandom", "/dev/tty"];
+
 /// Device files every confining profile may write (`> /dev/null` is everywhere in scripts).
 pub const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
 

@@ -560,6 +560,107 @@ enum Op {
     },
     /// `/dev/null` over a file, without device access.
     MaskFile { path: CString },
+    /// A fresh read-only tmpfs on `/dev` holding only [`MIN_DEVICES`] (captures bound back), a
+    /// private `devpts`, an empty `shm`, and the `fd`/`stdin`/`stdout`/`stderr`/`ptmx` links.
+    MinimalDev { devices: Vec<(usize, CString)> },
+}
+
+/// The device files a confined run sees: no disks, no `/dev/kvm`, `/dev/userfaultfd`, VTs, …
+pub const MIN_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+];
+
+/// The links of the minimal /dev: `(target, link)`.
+const DEV_LINKS: &[(&std::ffi::CStr, &std::ffi::CStr)] = &[
+    (c"/proc/self/fd", c"/dev/fd"),
+    (c"/proc/self/fd/0", c"/dev/stdin"),
+    (c"/proc/self/fd/1", c"/dev/stdout"),
+    (c"/proc/self/fd/2", c"/dev/stderr"),
+    (c"pts/ptmx", c"/dev/ptmx"),
+];
+
+/// Build the minimal /dev (see [`Op::MinimalDev`]).
+///
+/// # Safety
+/// As [`ChildView::apply`]; `fds` holds the captured device clones.
+unsafe fn minimal_dev(devices: &[(usize, CString)], fds: &[libc::c_int]) -> Result<(), ()> {
+    // SAFETY: mount(2) of a new tmpfs on /dev with static strings.
+    if unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            c"/dev".as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            c"mode=0755,size=64k".as_ptr().cast(),
+        )
+    } < 0
+    {
+        return Err(());
+    }
+    for (slot, path) in devices {
+        // SAFETY: create an empty mount point in our own tmpfs, then attach the device clone.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                0o666 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(());
+        }
+        // SAFETY: close(2) of our own fd.
+        unsafe { libc::close(fd) };
+        let clone = fds[*slot];
+        // SAFETY: attach the detached device clone at the NUL-terminated path.
+        if unsafe { attach(clone, path.as_ptr(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID) } < 0 {
+            return Err(());
+        }
+        // SAFETY: close(2) of our own fd.
+        unsafe { libc::close(clone) };
+    }
+    // SAFETY: mkdir(2)/mount(2) with static strings. A private devpts is best effort (a
+    // headless run rarely needs a pty); its failure leaves /dev/pts empty.
+    unsafe {
+        if libc::mkdir(c"/dev/pts".as_ptr(), 0o755) < 0
+            || libc::mkdir(c"/dev/shm".as_ptr(), 0o1777) < 0
+        {
+            return Err(());
+        }
+        libc::mount(
+            c"devpts".as_ptr(),
+            c"/dev/pts".as_ptr(),
+            c"devpts".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            c"newinstance,ptmxmode=0666,mode=0620".as_ptr().cast(),
+        );
+        if libc::mount(
+            c"tmpfs".as_ptr(),
+            c"/dev/shm".as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            c"mode=1777,size=64m".as_ptr().cast(),
+        ) < 0
+        {
+            return Err(());
+        }
+    }
+    for (target, link) in DEV_LINKS {
+        // SAFETY: symlink(2) with static NUL-terminated strings, inside our tmpfs.
+        if unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) } < 0 {
+            return Err(());
+        }
+    }
+    // SAFETY: mount_setattr on our /dev tmpfs (not recursive: pts and shm keep their flags).
+    if unsafe { setattr(libc::AT_FDCWD, c"/dev".as_ptr(), 0, MOUNT_ATTR_RDONLY) } < 0 {
+        return Err(());
+    }
+    Ok(())
 }
 
 /// What the child does, prepared in the parent. See [`ChildView::apply`].
@@ -588,15 +689,18 @@ impl ChildView {
             ops.push(op);
             names.push(name);
         };
-        // Slot 0: /dev, bound back read-only with device access (`> /dev/null`).
-        push(
-            Op::Capture {
-                path: cpath(Path::new("/dev"))?,
-            },
-            "/dev".into(),
-            &mut ops,
-        );
-        let mut slots = 1;
+        // Slots 0..: the devices of the minimal /dev (bound back with device access).
+        let mut devices = Vec::new();
+        for (i, d) in MIN_DEVICES
+            .iter()
+            .filter(|d| Path::new(d).exists())
+            .enumerate()
+        {
+            let p = Path::new(d);
+            push(Op::Capture { path: cpath(p)? }, (*d).to_string(), &mut ops);
+            devices.push((i, cpath(p)?));
+        }
+        let mut slots = devices.len();
         let mut bind_slots = Vec::new();
         for (p, _) in &plan.binds {
             push(
@@ -623,15 +727,7 @@ impl ChildView {
             }
         }
         let captures = slots;
-        push(
-            Op::Attach {
-                slot: 0,
-                path: cpath(Path::new("/dev"))?,
-                attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
-            },
-            "/dev".into(),
-            &mut ops,
-        );
+        push(Op::MinimalDev { devices }, "/dev".into(), &mut ops);
         for ((p, ro), slot) in plan.binds.iter().zip(bind_slots) {
             let attrs = if *ro {
                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
@@ -706,6 +802,7 @@ impl ChildView {
                 (Some(Op::Capture { .. }), Some(p)) => format!("cloning {p}"),
                 (Some(Op::Attach { .. }), Some(p)) => format!("binding {p}"),
                 (Some(Op::MaskDir { .. } | Op::MaskFile { .. }), Some(p)) => format!("masking {p}"),
+                (Some(Op::MinimalDev { .. }), _) => "building the minimal /dev".to_string(),
                 _ => format!("step {n}"),
             },
         };
@@ -834,6 +931,12 @@ impl ChildView {
                     }
                     // SAFETY: mount_setattr on the tmpfs just mounted (not recursive).
                     if unsafe { setattr(libc::AT_FDCWD, path.as_ptr(), 0, MOUNT_ATTR_RDONLY) } < 0 {
+                        return Err(fail(op_code));
+                    }
+                }
+                Op::MinimalDev { devices } => {
+                    // SAFETY: as this function's contract; `fds` holds the device clones.
+                    if unsafe { minimal_dev(devices, &fds) }.is_err() {
                         return Err(fail(op_code));
                     }
                 }
