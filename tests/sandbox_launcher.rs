@@ -31,6 +31,36 @@ fn result_payload_shape_matches_official_host() {
     assert!(!serde_json::to_string(&killed).unwrap().contains("exitCode"));
 }
 
+/// A run that allocates past its memory bound is killed by the kernel and reported as such; the
+/// launcher (this process) goes on and the next run works.
+#[test]
+fn memory_bound_kills_the_run_and_says_so() {
+    let l = semantics_launcher("{ profile: 'standard', maxMemoryBytes: 67108864 }");
+    if !require(
+        l.support().cgroup.memory_bound().is_some(),
+        "a cgroup memory controller (v2 memory or v1 memory)",
+    ) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // Without the bound the same allocation succeeds (baseline control).
+    let free = semantics_launcher("{ profile: 'standard', maxMemoryBytes: 0 }");
+    let grab =
+        "b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('got it')";
+    let o = run(&free, req(&["/usr/bin/python3", "-c", grab], d.path()));
+    assert_eq!(o.stdout.trim(), "got it", "{o:?}");
+    let o = run(&l, req(&["/usr/bin/python3", "-c", grab], d.path()));
+    assert!(!o.success, "{o:?}");
+    assert!(
+        o.error
+            .as_deref()
+            .is_some_and(|e| e.contains("out of memory") && e.contains("67108864")),
+        "{o:?}"
+    );
+    let o = run(&l, req(&["/bin/echo", "after"], d.path()));
+    assert_eq!(o.stdout, "after\n");
+}
+
 #[test]
 fn echo_succeeds_with_exit_code_zero() {
     let l = semantics_launcher("{}");

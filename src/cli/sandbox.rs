@@ -167,6 +167,14 @@ fn check(as_json: bool) -> u8 {
              sandbox.runAs)"
         ),
     }
+    match (
+        support.cgroup.memory_bound(),
+        config.sandbox.max_memory_bytes(),
+    ) {
+        (Some(b), n) if n > 0 => println!("memory bound:      {b} = {n} bytes"),
+        (Some(_), _) => println!("memory bound:      none (`sandbox.maxMemoryBytes: 0`)"),
+        (None, _) => println!("memory bound:      NONE (no memory controller available)"),
+    }
     for note in &support.cgroup.notes {
         println!("  note: {note}");
     }

@@ -34,6 +34,10 @@ pub struct CgroupSupport {
     pub v2_pids: bool,
     /// Where v1 `pids` run cgroups are created.
     pub v1_pids_base: Option<PathBuf>,
+    /// The v2 `memory` controller is enabled for run cgroups.
+    pub v2_memory: bool,
+    /// Where v1 `memory` run cgroups are created (hybrid hosts without v2 memory).
+    pub v1_memory_base: Option<PathBuf>,
     /// cgroup2 is mounted with `favordynmods` (migrations are cheap there).
     pub v2_favordynmods: bool,
     /// Why v2 / v1 pids are not usable (for `sandbox check`).
@@ -41,6 +45,17 @@ pub struct CgroupSupport {
 }
 
 impl CgroupSupport {
+    /// Which bound applies to the memory of a run.
+    pub fn memory_bound(&self) -> Option<&'static str> {
+        if self.v2_memory {
+            Some("cgroup v2 memory.max")
+        } else if self.v1_memory_base.is_some() {
+            Some("cgroup v1 memory.limit_in_bytes")
+        } else {
+            None
+        }
+    }
+
     /// Which bound applies to the process count of a run.
     pub fn pids_bound(&self) -> Option<&'static str> {
         if self.v2_pids {
@@ -137,6 +152,10 @@ pub fn detect() -> CgroupSupport {
                     if ctrls.split_whitespace().any(|c| c == "pids") {
                         s.v2_pids = fs::write(base.join("cgroup.subtree_control"), "+pids").is_ok();
                     }
+                    if ctrls.split_whitespace().any(|c| c == "memory") {
+                        s.v2_memory =
+                            fs::write(base.join("cgroup.subtree_control"), "+memory").is_ok();
+                    }
                     cleanup_stale(&base);
                     s.v2_base = Some(base);
                     s.v2_favordynmods = m.super_opts.split(',').any(|o| o == "favordynmods");
@@ -169,6 +188,33 @@ pub fn detect() -> CgroupSupport {
             _ => s
                 .notes
                 .push("no pids controller available (v2 or v1)".into()),
+        }
+    }
+    // cgroup v1 memory (only where v2 has no memory controller for us).
+    if !s.v2_memory {
+        let m = mounts
+            .iter()
+            .find(|m| m.fs_type == "cgroup" && m.super_opts.split(',').any(|o| o == "memory"));
+        let p = own
+            .iter()
+            .find(|(c, _)| c.split(',').any(|c| c == "memory"));
+        match (m, p) {
+            (Some(m), Some((_, path))) => {
+                let base = join(&m.mount_point, path);
+                match fs::create_dir_all(&base) {
+                    Ok(()) => {
+                        cleanup_stale(&base);
+                        s.v1_memory_base = Some(base);
+                    }
+                    Err(e) => s.notes.push(format!(
+                        "cgroup v1 memory at {} is not writable ({e}): runs have no memory bound",
+                        m.mount_point.display()
+                    )),
+                }
+            }
+            _ => s.notes.push(
+                "no memory controller available (v2 or v1): runs have no memory bound".into(),
+            ),
         }
     }
     s
@@ -222,8 +268,11 @@ fn kill_listed(dir: &Path, sig: libc::c_int) -> usize {
 pub struct RunCgroup {
     v2: Option<PathBuf>,
     v1: Option<PathBuf>,
-    /// Join fds for the child: v2 `cgroup.procs`, v1 `tasks`; closed after spawn.
-    fds: [Option<OwnedFd>; 2],
+    /// The v1 memory cgroup (hybrid hosts).
+    v1_memory: Option<PathBuf>,
+    /// Join fds for the child: v2 `cgroup.procs`, v1 pids `tasks`, v1 memory `tasks`; closed
+    /// after spawn.
+    fds: [Option<OwnedFd>; 3],
     /// The v2 run cgroup directory (for `clone3(CLONE_INTO_CGROUP)`); closed after spawn.
     v2_dir_fd: Option<OwnedFd>,
 }
@@ -247,19 +296,20 @@ fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
     Ok(f.into())
 }
 
-/// Create `base/name` (with `pids.max`) and open its join file (`cgroup.procs` or `tasks`).
+/// Create `base/name` with the given limit files written (`pids.max`, `memory.max`, …) and
+/// open its join file (`cgroup.procs` or `tasks`).
 fn make(
     base: &Path,
     name: &str,
-    pids_max: Option<u64>,
+    limits: &[(&str, u64)],
     join_file: &str,
 ) -> Result<(PathBuf, OwnedFd), String> {
     let dir = base.join(name);
     fs::create_dir(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
     let res = (|| {
-        if let Some(max) = pids_max {
-            fs::write(dir.join("pids.max"), max.to_string())
-                .map_err(|e| format!("cannot set {}/pids.max: {e}", dir.display()))?;
+        for (file, value) in limits {
+            fs::write(dir.join(file), value.to_string())
+                .map_err(|e| format!("cannot set {}/{file}: {e}", dir.display()))?;
         }
         open_join(&dir, join_file)
             .map_err(|e| format!("cannot open {}/{join_file}: {e}", dir.display()))
@@ -274,8 +324,8 @@ fn make(
 }
 
 impl RunCgroup {
-    /// Create the run's cgroups according to `support`.
-    pub fn create(support: &CgroupSupport, pids_max: u64) -> Result<Self, String> {
+    /// Create the run's cgroups according to `support`; `memory_max` 0: no memory bound.
+    pub fn create(support: &CgroupSupport, pids_max: u64, memory_max: u64) -> Result<Self, String> {
         let name = format!(
             "run-{}-{}",
             std::process::id(),
@@ -284,16 +334,20 @@ impl RunCgroup {
         let mut me = Self {
             v2: None,
             v1: None,
-            fds: [None, None],
+            v1_memory: None,
+            fds: [None, None, None],
             v2_dir_fd: None,
         };
         if let Some(b) = &support.v2_base {
-            let (dir, fd) = make(
-                b,
-                &name,
-                support.v2_pids.then_some(pids_max),
-                "cgroup.procs",
-            )?;
+            let mut limits = Vec::new();
+            if support.v2_pids {
+                limits.push(("pids.max", pids_max));
+            }
+            if support.v2_memory && memory_max > 0 {
+                limits.push(("memory.max", memory_max));
+                limits.push(("memory.swap.max", 0));
+            }
+            let (dir, fd) = make(b, &name, &limits, "cgroup.procs")?;
             me.v2_dir_fd =
                 Some(open_dir(&dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?);
             me.v2 = Some(dir);
@@ -301,20 +355,50 @@ impl RunCgroup {
         }
         if let (Some(b), false) = (&support.v1_pids_base, support.v2_pids) {
             // On error `me` is dropped, which removes the v2 directory again.
-            let (dir, fd) = make(b, &name, Some(pids_max), "tasks")?;
+            let (dir, fd) = make(b, &name, &[("pids.max", pids_max)], "tasks")?;
             me.v1 = Some(dir);
             me.fds[1] = Some(fd);
+        }
+        if let (Some(b), false, true) = (&support.v1_memory_base, support.v2_memory, memory_max > 0)
+        {
+            let (dir, fd) = make(b, &name, &[("memory.limit_in_bytes", memory_max)], "tasks")?;
+            me.v1_memory = Some(dir);
+            me.fds[2] = Some(fd);
         }
         Ok(me)
     }
 
     /// Raw fds the child writes `0` to: v2 `cgroup.procs`, v1 `tasks` (valid until
     /// [`Self::close_fds`]).
-    pub fn procs_fds(&self) -> [RawFd; 2] {
+    pub fn procs_fds(&self) -> [RawFd; 3] {
         [
             self.fds[0].as_ref().map_or(-1, |f| f.as_raw_fd()),
             self.fds[1].as_ref().map_or(-1, |f| f.as_raw_fd()),
+            self.fds[2].as_ref().map_or(-1, |f| f.as_raw_fd()),
         ]
+    }
+
+    /// Whether the kernel's OOM killer killed a process of this run (its memory bound).
+    pub fn oom_killed(&self) -> bool {
+        let count = |text: String, key: &str| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(key))
+                .filter_map(|v| v.trim().parse::<u64>().ok())
+                .sum::<u64>()
+        };
+        if let Some(d) = &self.v2 {
+            let events = fs::read_to_string(d.join("memory.events")).unwrap_or_default();
+            if count(events, "oom_kill ") > 0 {
+                return true;
+            }
+        }
+        if let Some(d) = &self.v1_memory {
+            let ctl = fs::read_to_string(d.join("memory.oom_control")).unwrap_or_default();
+            if count(ctl, "oom_kill ") > 0 {
+                return true;
+            }
+        }
+        false
     }
 
     /// The v2 run cgroup's directory fd for `clone3(CLONE_INTO_CGROUP)` (valid until
@@ -325,7 +409,7 @@ impl RunCgroup {
 
     /// Close the join fds once the child is spawned (the directories stay).
     pub fn close_fds(&mut self) {
-        self.fds = [None, None];
+        self.fds = [None, None, None];
         self.v2_dir_fd = None;
     }
 
@@ -350,7 +434,7 @@ impl RunCgroup {
         if let Some(dir) = &self.v2 {
             let _ = fs::write(dir.join("cgroup.kill"), "1");
         }
-        if let Some(dir) = &self.v1 {
+        for dir in [&self.v1, &self.v1_memory].into_iter().flatten() {
             kill_listed(dir, libc::SIGKILL);
         }
     }
@@ -374,7 +458,10 @@ impl RunCgroup {
     }
 
     fn remove(&mut self) {
-        for dir in [self.v2.take(), self.v1.take()].into_iter().flatten() {
+        for dir in [self.v2.take(), self.v1.take(), self.v1_memory.take()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = fs::remove_dir(&dir) {
                 tracing::warn!("could not remove run cgroup {}: {e}", dir.display());
             }
@@ -384,9 +471,12 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
-        if self.v2.is_some() || self.v1.is_some() {
+        if self.v2.is_some() || self.v1.is_some() || self.v1_memory.is_some() {
             self.kill_all();
-            for dir in [self.v2.take(), self.v1.take()].into_iter().flatten() {
+            for dir in [self.v2.take(), self.v1.take(), self.v1_memory.take()]
+                .into_iter()
+                .flatten()
+            {
                 // May fail while the killed processes are still exiting; a later launcher
                 // removes stale run cgroups.
                 let _ = fs::remove_dir(&dir);

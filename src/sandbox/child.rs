@@ -30,7 +30,7 @@ pub const MAX_RLIMITS: usize = 4;
 /// What the child applies to itself. Built in the parent; only read in the child.
 #[derive(Debug, Clone)]
 pub struct ChildSetup {
-    pub cgroup_procs: [RawFd; 2],
+    pub cgroup_procs: [RawFd; 3],
     pub rlimits: [Option<(u32, u64)>; MAX_RLIMITS],
     pub drop_caps: bool,
     pub run_as: Option<(u32, u32)>,

@@ -12,6 +12,7 @@
 //!     maxTimeoutMs: 3600000,        // upper bound for any request (0 = no maximum)
 //!     termGraceMs: 300,             // SIGTERM → SIGKILL grace on timeout/cancel
 //!     maxProcesses: 512,            // pids.max of the run's cgroup (and RLIMIT_NPROC with runAs)
+//!     maxMemoryBytes: 4294967296,   // memory bound of one run (default: half the RAM; 0 = none)
 //!     maxOpenFiles: null,           // RLIMIT_NOFILE (null = inherit)
 //!     maxFileSizeBytes: null,       // RLIMIT_FSIZE (null = inherit)
 //!     runAs: { uid: 65534, gid: 65534 }, // run children as this unprivileged user (host is root)
@@ -42,6 +43,18 @@ pub const DEFAULT_MAX_PROCESSES: u64 = 512;
 /// How long output is drained after the direct child exited (descendants holding the pipes).
 pub const POST_EXIT_DRAIN_MS: u64 = 250;
 
+/// Half of `MemTotal` (a run can never take the host down by memory alone); 0 if unknown.
+fn default_memory_bound() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024 / 2)
+}
+
 /// The `sandbox` section of `node-host.json5`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -70,6 +83,10 @@ pub struct SandboxConfig {
     /// Bound on the processes of one run (`pids.max`; `RLIMIT_NPROC` too when `runAs` is set).
     #[serde(default)]
     pub max_processes: Option<u64>,
+    /// Memory bound of one run in bytes (cgroup `memory.max`, or v1 `memory.limit_in_bytes` on
+    /// hybrid hosts); default half of the host's RAM, `0` = none.
+    #[serde(default)]
+    pub max_memory_bytes: Option<u64>,
     /// `RLIMIT_NOFILE` for the child (unset: inherited).
     #[serde(default)]
     pub max_open_files: Option<u64>,
@@ -268,6 +285,11 @@ impl SandboxConfig {
     /// Process bound of one run.
     pub fn max_processes(&self) -> u64 {
         self.max_processes.unwrap_or(DEFAULT_MAX_PROCESSES)
+    }
+
+    /// Memory bound of one run (`0`: none): the configured one, else half of the host's RAM.
+    pub fn max_memory_bytes(&self) -> u64 {
+        self.max_memory_bytes.unwrap_or_else(default_memory_bound)
     }
 }
 

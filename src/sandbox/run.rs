@@ -406,12 +406,17 @@ impl LauncherInner {
             _ => None,
         };
 
-        let cgroup_wanted =
-            self.support.cgroup.v2_base.is_some() || self.support.cgroup.v1_pids_base.is_some();
+        let cgroup_wanted = self.support.cgroup.v2_base.is_some()
+            || self.support.cgroup.v1_pids_base.is_some()
+            || self.support.cgroup.v1_memory_base.is_some();
         let mut cgroup = if cgroup_wanted {
             Some(
-                RunCgroup::create(&self.support.cgroup, self.config.max_processes())
-                    .map_err(SandboxError::Setup)?,
+                RunCgroup::create(
+                    &self.support.cgroup,
+                    self.config.max_processes(),
+                    self.config.max_memory_bytes(),
+                )
+                .map_err(SandboxError::Setup)?,
             )
         } else {
             None
@@ -425,7 +430,7 @@ impl LauncherInner {
             }
         });
         let setup = ChildSetup {
-            cgroup_procs: cgroup.as_ref().map_or([-1, -1], |c| c.procs_fds()),
+            cgroup_procs: cgroup.as_ref().map_or([-1, -1, -1], |c| c.procs_fds()),
             rlimits: self.rlimits(),
             drop_caps: policy.profile.confines(),
             run_as,
@@ -473,6 +478,18 @@ impl LauncherInner {
             .await;
         if let Some(plan) = &view_plan {
             explain_read_only(&mut outcome, plan);
+        }
+        if cgroup.as_ref().is_some_and(RunCgroup::oom_killed) {
+            let why = format!(
+                "out of memory: the run exceeded its memory bound of {} bytes \
+                 (`sandbox.maxMemoryBytes`) and the kernel killed it",
+                self.config.max_memory_bytes()
+            );
+            outcome.success = false;
+            outcome.error = Some(match outcome.error.take() {
+                Some(e) => format!("{why}; {e}"),
+                None => why,
+            });
         }
         if let Some(c) = cgroup.as_mut() {
             c.shutdown().await;
