@@ -45,7 +45,12 @@ fn probe_view() -> (Option<&'static str>, Option<String>) {
         Err(e) => return (None, Some(e)),
     };
     let view = std::sync::Arc::new(view);
-    let status = super::view::spawn_in_view(&view, std::path::Path::new("/bin/true"));
+    let program = ["/bin/true", "/usr/bin/true"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+        .unwrap_or(std::path::Path::new("/bin/true"));
+    let status = super::view::spawn_in_view(&view, program);
     let mechanism = if root {
         "mount-namespace"
     } else {

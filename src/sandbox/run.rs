@@ -322,7 +322,11 @@ impl LauncherInner {
             return Ok(RunOutcome::spawn_failure(msg));
         }
         if policy.profile.confines()
-            && let Some(msg) = view::refuse_cwd(&cwd, self.protection.state_dir.as_deref())
+            && let Some(msg) = view::refuse_cwd(
+                &cwd,
+                self.protection.state_dir.as_deref(),
+                &policy.writable_roots,
+            )
         {
             return Ok(RunOutcome::spawn_failure(msg));
         }

@@ -478,10 +478,20 @@ fn expand(rules: &Rules, d: &Path, parent_rw: bool, plan: &mut ViewPlan) -> Resu
     Ok(())
 }
 
-/// Why `cwd` may not be a confined run's working directory (`None`: it may).
-pub fn refuse_cwd(cwd: &Path, state_dir: Option<&Path>) -> Option<String> {
+/// Why `cwd` may not be a confined run's working directory (`None`: it may). A system directory
+/// is allowed only inside a `writableRoots` entry the operator configured (say
+/// `/var/lib/ci/workspace`); `/` and the state dir never.
+pub fn refuse_cwd(
+    cwd: &Path,
+    state_dir: Option<&Path>,
+    configured_roots: &[PathBuf],
+) -> Option<String> {
     let c = resolve_existing(cwd);
     let why = "a confined run's working directory is writable for it";
+    let configured = configured_roots
+        .iter()
+        .map(|r| resolve_existing(r))
+        .any(|r| r != Path::new("/") && c.starts_with(&r));
     if c == Path::new("/") {
         return Some(format!(
             "refusing working directory / under a confining sandbox profile ({why}, and that \
@@ -489,15 +499,17 @@ pub fn refuse_cwd(cwd: &Path, state_dir: Option<&Path>) -> Option<String> {
         ));
     }
     if !c.starts_with("/var/tmp")
+        && !configured
         && let Some(sys) = SYSTEM_DIRS.iter().find(|s| c.starts_with(s))
     {
         return Some(format!(
             "refusing working directory {} under a confining sandbox profile ({why}, and {sys} \
-             is a system directory); pass a project directory as cwd",
+             is a system directory); pass a project directory as cwd, or list the directory in \
+             `sandbox.writableRoots` if runs are meant to write there",
             cwd.display()
         ));
     }
-    if SYSTEM_PARENTS.iter().any(|s| c == Path::new(s)) {
+    if !configured && SYSTEM_PARENTS.iter().any(|s| c == Path::new(s)) {
         return Some(format!(
             "refusing working directory {} under a confining sandbox profile ({why}, and it holds \
              other users' or system data); pass a directory below it",
@@ -1258,13 +1270,18 @@ mod tests {
 
     #[test]
     fn cwd_refusals() {
-        assert!(refuse_cwd(Path::new("/"), None).is_some());
-        assert!(refuse_cwd(Path::new("/etc"), None).is_some());
-        assert!(refuse_cwd(Path::new("/usr/share"), None).is_some());
-        assert!(refuse_cwd(Path::new("/home"), None).is_some());
-        assert!(refuse_cwd(Path::new("/var/tmp"), None).is_none());
-        assert!(refuse_cwd(Path::new("/tmp"), None).is_none());
+        assert!(refuse_cwd(Path::new("/"), None, &[]).is_some());
+        assert!(refuse_cwd(Path::new("/etc"), None, &[]).is_some());
+        assert!(refuse_cwd(Path::new("/usr/share"), None, &[]).is_some());
+        assert!(refuse_cwd(Path::new("/home"), None, &[]).is_some());
+        assert!(refuse_cwd(Path::new("/var/tmp"), None, &[]).is_none());
+        assert!(refuse_cwd(Path::new("/tmp"), None, &[]).is_none());
         let d = tempfile::tempdir().unwrap();
-        assert!(refuse_cwd(d.path(), Some(d.path())).is_some());
+        assert!(refuse_cwd(d.path(), Some(d.path()), &[]).is_some());
+        // An operator-configured writable root under a system directory is the operator's call.
+        let root = [PathBuf::from("/var/lib")];
+        assert!(refuse_cwd(Path::new("/var/lib/dpkg"), None, &root).is_none());
+        assert!(refuse_cwd(Path::new("/"), None, &[PathBuf::from("/")]).is_some());
+        assert!(refuse_cwd(Path::new("/etc"), None, &[PathBuf::from("/")]).is_some());
     }
 }
