@@ -93,6 +93,8 @@ const NEG1: A = A::L(u64::MAX);
 const NOPID: A = A::L(0x7fff_ffff);
 const NOFD: A = A::L(0x7fff_ffff);
 const NOPATH: A = A::Path("/nonexistent-openclaw-probe");
+/// A path in a directory that does not exist (for calls that would create it).
+const NODIRPATH: A = A::Path("/nonexistent-openclaw-probe/file");
 const HI: u64 = 0xdead_beef_0000_0000;
 
 /// How a syscall is probed. `base` is always run; `extra` are further variations. For a rule
@@ -301,6 +303,50 @@ const PROBES: &[Probe] = &[
         a1(A::L(0xffff_ffff)),
         &[a1(A::L(0x0040000)), a1(Z)],
         "ok (query; ADDR_NO_RANDOMIZE / PER_LINUX in the probe child)"),
+    // Only the mode is conditioned; the path/fd never exists, so an unfiltered call changes
+    // nothing.
+    p("chmod", libc::SYS_chmod,
+        a2(NOPATH, A::L(0o4755)),
+        &[a2(NOPATH, A::L(0o2755)), a2(NOPATH, A::L(0o755))],
+        "ENOENT"),
+    p("fchmod", libc::SYS_fchmod,
+        a2(NOFD, A::L(0o4755)),
+        &[a2(NOFD, A::L(0o2755)), a2(NOFD, A::L(0o755))],
+        "EBADF"),
+    p("fchmodat", libc::SYS_fchmodat,
+        a3(A::L(libc::AT_FDCWD as u64), NOPATH, A::L(0o4755)),
+        &[a3(A::L(libc::AT_FDCWD as u64), NOPATH, A::L(0o6755))],
+        "ENOENT"),
+    p("fchmodat2", 452,
+        a4(A::L(libc::AT_FDCWD as u64), NOPATH, A::L(0o4755), Z),
+        &[a4(A::L(libc::AT_FDCWD as u64), NOPATH, A::L(0o2755), Z)],
+        "ENOENT (ENOSYS before Linux 6.6)"),
+    // Creation with a set-id mode: the path lies in a directory that does not exist, so an
+    // unfiltered call creates nothing (ENOENT).
+    p("open", libc::SYS_open,
+        a3(NODIRPATH, A::L((libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC) as u64), A::L(0o4755)),
+        &[a3(NODIRPATH, A::L((libc::O_CREAT | libc::O_WRONLY) as u64), A::L(0o644))],
+        "ENOENT"),
+    p("openat", libc::SYS_openat,
+        a4(A::L(libc::AT_FDCWD as u64), NODIRPATH, A::L((libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC) as u64), A::L(0o2755)),
+        &[a4(A::L(libc::AT_FDCWD as u64), NODIRPATH, A::L(libc::O_RDONLY as u64), Z)],
+        "ENOENT"),
+    p("creat", libc::SYS_creat,
+        a2(NODIRPATH, A::L(0o4755)),
+        &[a2(NODIRPATH, A::L(0o644))],
+        "ENOENT"),
+    p("mknod", libc::SYS_mknod,
+        a3(NODIRPATH, A::L(libc::S_IFREG as u64 | 0o4755), Z),
+        &[a3(NODIRPATH, A::L(libc::S_IFREG as u64 | 0o644), Z)],
+        "ENOENT"),
+    p("mknodat", libc::SYS_mknodat,
+        a4(A::L(libc::AT_FDCWD as u64), NODIRPATH, A::L(libc::S_IFREG as u64 | 0o2755), Z),
+        &[a4(A::L(libc::AT_FDCWD as u64), NODIRPATH, A::L(libc::S_IFREG as u64 | 0o644), Z)],
+        "ENOENT"),
+    p("openat2", libc::SYS_openat2,
+        a4(A::L(libc::AT_FDCWD as u64), A::Bad, A::Bad, A::L(24)),
+        &[a4(A::L(libc::AT_FDCWD as u64), NODIRPATH, A::Bad, A::L(24))],
+        "EFAULT"),
     p("swapon", libc::SYS_swapon,
         a2(A::Bad, Z),
         &[a2(A::Path(""), Z), a2(NOPATH, A::L(0x8000_0000))],

@@ -507,6 +507,24 @@ fn attack_chmod_setuid_outside_the_writable_roots() {
 }
 
 #[test]
+fn attack_setuid_file_left_in_a_writable_root() {
+    // `proj/` is the run's to change (not in the snapshot), so check the bit itself.
+    attack(
+        "chmod u+s / g+s inside the writable root",
+        "cp /bin/true proj/t && chmod u+s proj/t; cp /bin/true proj/g && chmod g+s proj/g; \
+         python3 -c 'import os; os.chmod(\"proj/t\", 0o4755)' 2>/dev/null; \
+         install -m 4755 /bin/true proj/i 2>/dev/null; \
+         python3 -c 'import os; os.close(os.open(\"proj/o\", os.O_CREAT | os.O_WRONLY, 0o4755))' \
+         2>/dev/null; true",
+        |h, _| {
+            ["proj/t", "proj/g"]
+                .iter()
+                .any(|f| std::fs::metadata(h.home.join(f)).is_ok_and(|m| m.mode() & 0o6000 != 0))
+        },
+    );
+}
+
+#[test]
 fn attack_touch_timestamps_outside_the_writable_roots() {
     attack(
         "touch -d outside the writable roots",

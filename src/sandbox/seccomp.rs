@@ -446,6 +446,16 @@ pub fn syscall_number(name: &str) -> Option<i64> {
     use libc::*;
     let nr = match name {
         "ptrace" => SYS_ptrace,
+        "chmod" => SYS_chmod,
+        "fchmod" => SYS_fchmod,
+        "fchmodat" => SYS_fchmodat,
+        "fchmodat2" => 452,
+        "open" => SYS_open,
+        "openat" => SYS_openat,
+        "creat" => SYS_creat,
+        "mknod" => SYS_mknod,
+        "mknodat" => SYS_mknodat,
+        "openat2" => SYS_openat2,
         "process_vm_readv" => SYS_process_vm_readv,
         "process_vm_writev" => SYS_process_vm_writev,
         "pidfd_getfd" => SYS_pidfd_getfd,
