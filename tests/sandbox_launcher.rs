@@ -61,6 +61,21 @@ fn memory_bound_kills_the_run_and_says_so() {
     assert_eq!(o.stdout, "after\n");
 }
 
+/// No file a run writes grows past `maxFileSizeBytes` (default 8 GiB); `0` lifts the bound.
+#[test]
+fn file_size_bound_stops_a_growing_file() {
+    let d = tempfile::tempdir().unwrap();
+    let write = "head -c 3000000 /dev/zero > big; ls -l big | awk '{print $5}'";
+    let free = semantics_launcher("{ profile: 'standard', maxFileSizeBytes: 0 }");
+    let o = run(&free, sh(write, d.path()));
+    assert_eq!(o.stdout.trim(), "3000000", "baseline control: {o:?}");
+    let bounded = semantics_launcher("{ profile: 'standard', maxFileSizeBytes: 1048576 }");
+    let o = run(&bounded, sh(write, d.path()));
+    assert_eq!(o.stdout.trim(), "1048576", "{o:?}");
+    let cfg: openclaw_node::sandbox::SandboxConfig = json5::from_str("{}").unwrap();
+    assert_eq!(cfg.max_file_size_bytes(), Some(8 << 30));
+}
+
 #[test]
 fn echo_succeeds_with_exit_code_zero() {
     let l = semantics_launcher("{}");

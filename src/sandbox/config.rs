@@ -14,7 +14,7 @@
 //!     maxProcesses: 512,            // pids.max of the run's cgroup (and RLIMIT_NPROC with runAs)
 //!     maxMemoryBytes: 4294967296,   // memory bound of one run (default: half the RAM; 0 = none)
 //!     maxOpenFiles: null,           // RLIMIT_NOFILE (null = inherit)
-//!     maxFileSizeBytes: null,       // RLIMIT_FSIZE (null = inherit)
+//!     maxFileSizeBytes: null,       // RLIMIT_FSIZE (default 8 GiB; 0 = inherit)
 //!     runAs: { uid: 65534, gid: 65534 }, // run children as this unprivileged user (host is root)
 //!     useCgroups: true,             // per-run cgroup: tree kill + pids bound (false: process group only)
 //!     useClone3: true,              // create children inside their cgroup with clone3 (false: fork + migrate)
@@ -38,6 +38,8 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 pub const DEFAULT_MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// Default SIGTERM → SIGKILL grace (the official host's 300 ms).
 pub const DEFAULT_TERM_GRACE_MS: u64 = 300;
+/// Default `RLIMIT_FSIZE` of a run: 8 GiB (a run cannot fill the disk with one file).
+pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = 8 << 30;
 /// Default bound on the number of processes of one run.
 pub const DEFAULT_MAX_PROCESSES: u64 = 512;
 /// How long output is drained after the direct child exited (descendants holding the pipes).
@@ -90,7 +92,8 @@ pub struct SandboxConfig {
     /// `RLIMIT_NOFILE` for the child (unset: inherited).
     #[serde(default)]
     pub max_open_files: Option<u64>,
-    /// `RLIMIT_FSIZE` for the child in bytes (unset: inherited).
+    /// `RLIMIT_FSIZE` for the child in bytes: no file a run writes grows past it (default
+    /// 8 GiB; `0` = inherit the node's).
     #[serde(default)]
     pub max_file_size_bytes: Option<u64>,
     /// Run children as this (unprivileged) user instead of the host's own uid.
@@ -280,6 +283,15 @@ impl SandboxConfig {
     /// SIGTERM → SIGKILL grace.
     pub fn term_grace_ms(&self) -> u64 {
         self.term_grace_ms.unwrap_or(DEFAULT_TERM_GRACE_MS)
+    }
+
+    /// `RLIMIT_FSIZE` of a run (`None`: inherited).
+    pub fn max_file_size_bytes(&self) -> Option<u64> {
+        match self.max_file_size_bytes {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(DEFAULT_MAX_FILE_SIZE_BYTES),
+        }
     }
 
     /// Process bound of one run.

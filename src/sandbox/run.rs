@@ -294,7 +294,13 @@ impl LauncherInner {
         [
             Some((libc::RLIMIT_CORE, 0)),
             c.max_open_files.map(|n| (libc::RLIMIT_NOFILE, n)),
-            c.max_file_size_bytes.map(|n| (libc::RLIMIT_FSIZE, n)),
+            c.max_file_size_bytes().map(|n| {
+                // Never above the node's own hard limit (raising it needs CAP_SYS_RESOURCE).
+                let hard =
+                    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE)
+                        .map_or(u64::MAX, |(_, hard)| hard);
+                (libc::RLIMIT_FSIZE, n.min(hard))
+            }),
             c.run_as
                 .map(|_| (libc::RLIMIT_NPROC, self.config.max_processes())),
         ]
