@@ -56,6 +56,21 @@ pub fn is_interpreter_like(name: &str) -> bool {
     )
 }
 
+/// Would this program read program text from its stdin (a heredoc or a pipe)? Interpreters
+/// do when given no script; `sed`/`awk`/`make` only with a program file that is stdin.
+pub fn reads_program_from_stdin(name: &str, argv: &[String]) -> bool {
+    match family(&normalized_name(name)) {
+        "" | "find" | "xargs" => false,
+        "sed" | "awk" | "make" => argv.iter().skip(1).any(|a| {
+            matches!(
+                a.as_str(),
+                "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0" | "-f-" | "--file=-"
+            ) || a.ends_with("=/dev/stdin")
+        }),
+        _ => true,
+    }
+}
+
 fn hit(exe: &str, flag: &str) -> Option<InlineEvalHit> {
     Some(InlineEvalHit {
         executable: exe.to_string(),
