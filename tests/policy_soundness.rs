@@ -463,3 +463,58 @@ fn soundness_bare_star_nested_shell_is_decided_on_its_segments() {
     assert_eq!(w.outcome(&sh("sh -c '{ uname; }'")), "miss");
     assert_eq!(w.outcome(&sh("sh -c 'uname $X'")), "miss");
 }
+
+// ---- Item 3: strictInlineEval option forms ----
+
+fn strict_full() -> World {
+    let mut w = world("full", "off").strict();
+    for b in ["perl", "ruby", "make"] {
+        w.fs.add_exe(&format!("/usr/bin/{b}"));
+    }
+    w
+}
+
+fn strict_hit(w: &World, a: &[&str]) -> Option<String> {
+    let d = w.decide(&argv(a));
+    (d.outcome == openclaw_node::policy::decide::Outcome::Ask)
+        .then(|| d.inline_eval.unwrap_or_default())
+}
+
+#[test]
+fn strict_inline_eval_value_options_before_the_eval_flag() {
+    let w = strict_full();
+    for a in [
+        &["python3", "-X", "dev", "-c", "1"][..],
+        &["python3", "-W", "ignore", "-c", "1"],
+        &["python3", "-Ic", "1"],
+        &["python3", "-cprint(1)"],
+        &["node", "-r", "fs", "-pe", "1"],
+        &["node", "-pe", "1"],
+        &["node", "--eval=1"],
+        &["perl", "-I", "x", "-e", "1"],
+        &["perl", "-M", "strict", "-e", "1"],
+        &["perl", "-lne", "print"],
+        &["perl", "-E", "say 1"],
+        &["ruby", "-ne", "p"],
+        &["ruby", "-e1"],
+        &["ruby", "-I", "x", "-e", "1"],
+        &["make", "-E'all:;id'", "-fx"],
+        &["make", "-fMakefile.evil"],
+        &["make", "--eval=x"],
+        &["make", "--ev", "x"],
+    ] {
+        assert!(strict_hit(&w, a).is_some(), "{a:?} must need approval");
+    }
+    // Not inline eval: a script, a module, options without program text.
+    for a in [
+        &["python3", "-X", "dev", "x.py"][..],
+        &["python3", "-Xpycache_prefix=c", "x.py"],
+        &["node", "-r", "fs", "app.js"],
+        &["perl", "-w", "x.pl"],
+        &["ruby", "-w", "x.rb"],
+        &["make", "-C", "dir", "all"],
+        &["python3", "x.py", "--", "-c"],
+    ] {
+        assert_eq!(strict_hit(&w, a), None, "{a:?}");
+    }
+}
