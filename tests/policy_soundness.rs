@@ -518,3 +518,68 @@ fn strict_inline_eval_value_options_before_the_eval_flag() {
         assert_eq!(strict_hit(&w, a), None, "{a:?}");
     }
 }
+
+// ---- Item 2: identity by file ----
+
+#[test]
+fn identity_symlink_to_find_is_treated_as_find() {
+    let mut w = w(&["/usr/bin/find", "/home/u/bin/*"]);
+    w.fs.add_dir("/home/u/bin", true);
+    w.fs.add_symlink("/home/u/bin/f", "/usr/bin/find");
+    let mut r = sh("./bin/f /tmp -exec id \\;");
+    r.cwd = Some("/home/u".into());
+    assert_eq!(w.outcome(&r), "miss");
+    let r = argv(&["/home/u/bin/f", "/tmp", "-exec", "id", ";"]);
+    assert_eq!(w.outcome(&r), "miss");
+    // Even without -exec: the name does not say what runs, so no entry satisfies it.
+    let r = argv(&["/home/u/bin/f", "/tmp"]);
+    assert_eq!(w.outcome(&r), "miss");
+    // The real name is fine.
+    assert_eq!(w.outcome(&argv(&["/usr/bin/find", "/tmp"])), "allow");
+}
+
+#[test]
+fn identity_shell_under_another_name_is_not_an_ordinary_executable() {
+    let mut w = w(&["/bin/bash", "/home/u/mysh"]);
+    w.fs.add_symlink("/home/u/mysh", "/bin/bash");
+    assert_eq!(w.outcome(&argv(&["/home/u/mysh", "-c", "id"])), "miss");
+    assert_eq!(w.outcome(&sh("/home/u/mysh -c id")), "miss");
+    // `/bin/sh` -> dash stays a shell transport (same identity class).
+    let wd = w_dash(&["/usr/bin/uname"]);
+    assert_eq!(wd.outcome(&sh("uname -a")), "allow");
+    assert_eq!(wd.outcome(&sh("sh -c 'uname; uname -r'")), "allow");
+}
+
+#[test]
+fn identity_interpreter_under_another_name_is_seen_by_strict_inline_eval() {
+    let mut w = world("full", "off").strict();
+    w.fs.add_symlink("/home/u/py", "/usr/bin/python3");
+    let d = w.decide(&argv(&["/home/u/py", "-c", "print(1)"]));
+    assert_eq!(d.outcome, openclaw_node::policy::decide::Outcome::Ask);
+    assert!(d.inline_eval.unwrap_or_default().contains("-c"));
+    // A versioned name of the same interpreter keeps its identity.
+    let mut w2 = self::w(&["/usr/bin/python3.12"]);
+    w2.fs.add_exe("/usr/bin/python3.12");
+    w2.fs.remove("/usr/bin/python3");
+    w2.fs.add_symlink("/usr/bin/python3", "/usr/bin/python3.12");
+    assert_eq!(w2.outcome(&argv(&["python3", "x.py"])), "allow");
+}
+
+#[test]
+fn identity_relative_or_empty_path_entry_stops_the_search() {
+    let mut w = w(&["/usr/bin/uname"]);
+    w.fs.add_exe("/home/u/uname");
+    assert_eq!(w.outcome(&sh("uname")), "allow");
+    for p in [
+        "/usr/local/bin::/usr/bin:/bin",
+        ".:/usr/bin:/bin",
+        "bin:/usr/bin:/bin",
+    ] {
+        w.path = p.into();
+        assert_eq!(w.outcome(&sh("uname")), "miss", "PATH={p}");
+        assert_eq!(w.outcome(&argv(&["uname"])), "miss", "PATH={p}");
+    }
+    // Found before the relative entry: the shell finds the same file.
+    w.path = "/usr/bin:/bin:.".into();
+    assert_eq!(w.outcome(&sh("uname")), "allow");
+}

@@ -358,6 +358,24 @@ impl Eval<'_> {
         }
         let name = normalized_name(first);
         let res = self.resolve(first, cwd_changed);
+        // Identity by file: carrier, wrapper, shell and interpreter detection above looked at the
+        // token's name. When the resolved file is one of those under another name (`./f ->
+        // /usr/bin/find`, a copy of bash called `mysh`), the name-based analysis does not describe
+        // what runs: never satisfied, and strict mode sees the inline eval of the real program.
+        // Multi-call binaries (busybox, toybox) dispatch on argv[0], so the name stays their
+        // identity.
+        if let Some(real_name) = identity_by_file(&name, &res) {
+            let mut as_file = inner.clone();
+            as_file[0] = real_name.clone();
+            if let Some(h) = inline_eval::detect_deep(&as_file) {
+                ev.inline_hits.push(h);
+            }
+            rep.note = Some(format!(
+                "{first} is {real_name} by file: invoke it by its own name"
+            ));
+            rep.resolution = Some(res);
+            return (rep, ev);
+        }
         'tail: {
             let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
 
@@ -757,6 +775,40 @@ fn substitute_positionals(
         return Err("empty carried command".into());
     }
     Ok(out)
+}
+
+/// The real program's name when the resolved file is a shell, wrapper, carrier or interpreter
+/// that the token's name does not say (symlink or copy under another name).
+fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
+    let real = res.real_path.as_ref()?.file_name()?.to_string_lossy();
+    let real_name = normalized_name(&real);
+    if real_name == name || matches!(real_name.as_str(), "busybox" | "toybox") {
+        return None;
+    }
+    let sensitive = |n: &str| {
+        is_shell_name(n)
+            || is_dispatch_name(n)
+            || inline_eval::is_interpreter_like(n)
+            || matches!(
+                n,
+                "find"
+                    | "make"
+                    | "gmake"
+                    | "su"
+                    | "runuser"
+                    | "pkexec"
+                    | "unshare"
+                    | "nsenter"
+                    | "chroot"
+                    | "script"
+            )
+    };
+    // The same program under a versioned or alternative name (`python3` -> `python3.12`,
+    // `awk` -> `mawk`), and a shell that is another shell (`/bin/sh` -> dash or bash: the shell
+    // rules apply to both, the grammar follows the realpath), keep their identity.
+    let same = inline_eval::same_family(name, &real_name)
+        || (is_posix_shell(name) && is_posix_shell(&real_name));
+    (sensitive(&real_name) && !same).then_some(real_name)
 }
 
 /// Does this segment's program come from its stdin (an interpreter or a shell)?

@@ -56,6 +56,12 @@ pub fn is_interpreter_like(name: &str) -> bool {
     )
 }
 
+/// Do two executable names belong to the same interpreter family (`python3` / `python3.12`)?
+pub fn same_family(a: &str, b: &str) -> bool {
+    let fa = family(&normalized_name(a));
+    !fa.is_empty() && fa == family(&normalized_name(b))
+}
+
 /// Would this program read program text from its stdin (a heredoc or a pipe)? Interpreters
 /// do when given no script; `sed`/`awk`/`make` only with a program file that is stdin.
 pub fn reads_program_from_stdin(name: &str, argv: &[String]) -> bool {
