@@ -1309,7 +1309,7 @@ fn case_149_oversized_payload_is_invalid() {
 fn case_151_timeout_passes_to_the_plan() {
     let r = plan::decode(&json!({"command": ["/usr/bin/sleep", "5"], "timeoutMs": 100})).unwrap();
     assert_eq!(r.timeout_ms, Some(100));
-    let r0 = plan::decode(&json!({"command": ["/usr/bin/sleep", "5"], "timeoutMs": 0})).unwrap();
+    let r0 = plan::decode(&json!({"command": ["/usr/bin/sleep", "5"], "timeoutMs": null})).unwrap();
     assert_eq!(r0.timeout_ms, None);
 }
 

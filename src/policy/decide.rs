@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::analysis::shell::{self, ShellAnalysis};
+use super::analysis::shell::{self, Positional, Segment, ShellAnalysis, ShellError};
+use super::analysis::soundness::{self, Grammar};
 use super::analysis::wrappers::{self, Unwrapped};
 use super::analysis::{
     ShellForm, format_exec_command, is_posix_shell, is_shell_name, normalized_name, shell_form,
@@ -357,6 +358,24 @@ impl Eval<'_> {
         }
         let name = normalized_name(first);
         let res = self.resolve(first, cwd_changed);
+        // Identity by file: carrier, wrapper, shell and interpreter detection above looked at the
+        // token's name. When the resolved file is one of those under another name (`./f ->
+        // /usr/bin/find`, a copy of bash called `mysh`), the name-based analysis does not describe
+        // what runs: never satisfied, and strict mode sees the inline eval of the real program.
+        // Multi-call binaries (busybox, toybox) dispatch on argv[0], so the name stays their
+        // identity.
+        if let Some(real_name) = identity_by_file(&name, &res) {
+            let mut as_file = inner.clone();
+            as_file[0] = real_name.clone();
+            if let Some(h) = inline_eval::detect_deep(&as_file) {
+                ev.inline_hits.push(h);
+            }
+            rep.note = Some(format!(
+                "{first} is {real_name} by file: invoke it by its own name"
+            ));
+            rep.resolution = Some(res);
+            return (rep, ev);
+        }
         'tail: {
             let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
 
@@ -529,42 +548,69 @@ impl Eval<'_> {
         let inner = &u.argv;
         let payload = &inner[payload_index];
         let analysis = shell::analyze(payload);
-        // Positional carrier: `sh -c '$0 "$1"' /usr/bin/touch /tmp/x`.
+        let grammar = Grammar::of_shell(
+            rep.resolution.as_ref().and_then(|r| r.real_path.as_deref()),
+            &inner[0],
+        );
+        // Positional carrier: `sh -c '$0 "$1"' /usr/bin/touch /tmp/x`. The positional words are
+        // substituted exactly (the values are in the argv), then the resulting argv is decided
+        // like any segment: `sh -c '$0 /tmp -exec id \;' find` is `find /tmp -exec id ;`.
         if let Ok(a) = &analysis
             && a.segment_count() == 1
-            && a.segments()
-                .next()
-                .is_some_and(|s| s.argv.first().is_some_and(|t| t == "$0"))
-            && let Some(carried) = inner.get(payload_index + 1)
+            && let Some(seg) = a.segments().next()
+            && seg.shapes.first().is_some_and(|w| {
+                matches!(
+                    w.positional,
+                    Some(Positional::Bare(0) | Positional::Quoted(0))
+                )
+            })
         {
-            let cname = normalized_name(carried);
-            let carried_unwrapped = wrappers::unwrap(std::slice::from_ref(carried));
-            if is_shell_name(&cname)
-                || !carried_unwrapped.chain.is_empty()
-                || is_dispatch_name(&cname)
-            {
-                rep.note = Some(format!(
-                    "positional carrier {carried} is a wrapper or shell"
-                ));
-                return (rep, ev);
+            match substitute_positionals(seg, &inner[payload_index + 1..], grammar) {
+                Ok(carried_argv) => {
+                    return self.positional_carrier(
+                        rep,
+                        ev,
+                        &seg.raw,
+                        &carried_argv,
+                        depth,
+                        cwd_changed,
+                    );
+                }
+                Err(why) if wildcard.is_none() => {
+                    rep.note = Some(format!("positional carrier: {why}"));
+                    return (rep, ev);
+                }
+                Err(_) => {}
             }
-            let res = self.resolve(carried, cwd_changed);
-            if let Some(idx) = self.match_entry(&res) {
-                rep.satisfied_by = Some(self.satisfaction(idx));
-                rep.note = Some(format!("positional carrier {carried}"));
-                ev.satisfied = true;
-                ev.persist = self.persist_for(&res, false);
-                ev.matched
-                    .push(self.matched(idx, &inner[payload_index + 1..], &res));
-            } else {
-                rep.note = Some(format!("positional carrier {carried} is not allowlisted"));
-            }
-            rep.resolution = Some(res);
-            return (rep, ev);
         }
+        let analysis = analysis.and_then(|a| {
+            if a.has_chain() || wildcard.is_some() {
+                soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
+            }
+            Ok(a)
+        });
         if let Some(idx) = wildcard {
-            rep.satisfied_by = Some(self.satisfaction(idx));
-            ev.satisfied = true;
+            // The bare `*` allows every command the nested shell runs, once we know what they
+            // are: its payload must pass the soundness rule and each segment must be satisfied
+            // (a blocked carrier such as `find -exec` stays blocked inside `sh -c` too).
+            match &analysis {
+                Ok(a) if depth + 1 < MAX_NESTED_DEPTH => {
+                    let (reports, evals, ok) = self.payload(a, depth + 1, cwd_changed);
+                    rep.nested = reports;
+                    for e in &evals {
+                        ev.inline_hits.extend(e.inline_hits.iter().cloned());
+                    }
+                    if ok {
+                        rep.satisfied_by = Some(self.satisfaction(idx));
+                        ev.satisfied = true;
+                        ev.matched = evals.iter().flat_map(|e| e.matched.clone()).collect();
+                    } else {
+                        rep.note = Some("inline shell command not fully satisfied".into());
+                    }
+                }
+                Ok(_) => rep.note = Some("nested shell too deep".into()),
+                Err(e) => rep.note = Some(format!("inline shell command: {e}")),
+            }
             return (rep, ev);
         }
         match analysis {
@@ -619,6 +665,52 @@ impl Eval<'_> {
         (rep, ev)
     }
 
+    /// A positional carrier whose argv is known: decided as a segment of its own, satisfied only
+    /// by an allowlist entry (a safe-bin rewrite cannot be applied to `$0 "$@"`), never when it
+    /// names a shell or a dispatch wrapper.
+    fn positional_carrier(
+        &self,
+        mut rep: SegmentReport,
+        mut ev: SegEval,
+        raw: &str,
+        carried_argv: &[String],
+        depth: usize,
+        cwd_changed: bool,
+    ) -> (SegmentReport, SegEval) {
+        let carried = &carried_argv[0];
+        let cname = normalized_name(carried);
+        let carried_unwrapped = wrappers::unwrap(std::slice::from_ref(carried));
+        if is_shell_name(&cname) || !carried_unwrapped.chain.is_empty() || is_dispatch_name(&cname)
+        {
+            rep.note = Some(format!(
+                "positional carrier {carried} is a wrapper or shell"
+            ));
+            return (rep, ev);
+        }
+        if let Err(why) = soundness::check_builtins(carried_argv) {
+            rep.note = Some(format!("positional carrier: {why}"));
+            return (rep, ev);
+        }
+        let (crep, cev) = self.segment(raw, carried_argv, false, depth + 1, cwd_changed);
+        ev.inline_hits.extend(cev.inline_hits.iter().cloned());
+        let by_allowlist = crep
+            .satisfied_by
+            .as_ref()
+            .is_some_and(|s| s.by == "allowlist");
+        rep.resolution = crep.resolution.clone();
+        if cev.satisfied && by_allowlist && cev.replacement.is_none() {
+            rep.satisfied_by = crep.satisfied_by.clone();
+            rep.note = Some(format!("positional carrier {carried}"));
+            ev.satisfied = true;
+            ev.persist = cev.persist;
+            ev.matched = cev.matched;
+        } else {
+            rep.note = Some(format!("positional carrier {carried} is not allowlisted"));
+        }
+        rep.nested = vec![crep];
+        (rep, ev)
+    }
+
     /// Evaluate every segment of an analysed payload.
     fn payload(
         &self,
@@ -629,8 +721,15 @@ impl Eval<'_> {
         let mut reports = Vec::new();
         let mut evals = Vec::new();
         let mut ok = true;
+        let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
         for s in a.segments() {
-            let (r, e) = self.segment(&s.raw, &s.argv, true, depth, cwd_changed);
+            let (mut r, mut e) = self.segment(&s.raw, &s.argv, true, depth, cwd_changed);
+            if s.heredoc && e.satisfied && wildcard.is_none() && feeds_program(&r) {
+                // `python3 <<'EOF'`, `sh <<'EOF'`: the body is a program nobody analysed.
+                e.satisfied = false;
+                r.satisfied_by = None;
+                r.note = Some("heredoc feeds a program to an interpreter or shell".into());
+            }
             ok &= e.satisfied;
             cwd_changed |= e.changes_cwd;
             reports.push(r);
@@ -638,6 +737,94 @@ impl Eval<'_> {
         }
         (reports, evals, ok)
     }
+}
+
+/// Substitute the positional words of a carrier payload segment with the shell's arguments
+/// (`params[0]` is `$0`); every other word must satisfy the soundness rule.
+fn substitute_positionals(
+    seg: &Segment,
+    params: &[String],
+    grammar: Grammar,
+) -> Result<Vec<String>, String> {
+    if params.is_empty() {
+        return Err("no $0 after the payload".into());
+    }
+    // An unquoted expansion is field-split and globbed: only a plain value survives unchanged.
+    let plain = |v: &str| !v.chars().any(|c| " \t\n*?[\\".contains(c));
+    let mut out: Vec<String> = Vec::with_capacity(params.len());
+    for (i, (w, shape)) in seg.argv.iter().zip(seg.shapes.iter()).enumerate() {
+        match shape.positional {
+            Some(Positional::Quoted(n)) => {
+                out.push(params.get(n as usize).cloned().unwrap_or_default());
+            }
+            Some(Positional::Bare(n)) => match params.get(n as usize) {
+                None => {}
+                Some(v) if v.is_empty() => {}
+                Some(v) if plain(v) => out.push(v.clone()),
+                Some(v) => return Err(format!("unquoted ${n} = {v:?} is split or globbed")),
+            },
+            Some(Positional::QuotedAll) => out.extend(params.iter().skip(1).cloned()),
+            None => {
+                soundness::check_word(shape, grammar, i == 0)
+                    .map_err(|why| format!("{why} in word {w:?}"))?;
+                out.push(w.clone());
+            }
+        }
+    }
+    if out.first().is_none_or(|a| a.trim().is_empty()) {
+        return Err("empty carried command".into());
+    }
+    Ok(out)
+}
+
+/// The real program's name when the resolved file is a shell, wrapper, carrier or interpreter
+/// that the token's name does not say (symlink or copy under another name).
+fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
+    let real = res.real_path.as_ref()?.file_name()?.to_string_lossy();
+    let real_name = normalized_name(&real);
+    if real_name == name || matches!(real_name.as_str(), "busybox" | "toybox") {
+        return None;
+    }
+    let sensitive = |n: &str| {
+        is_shell_name(n)
+            || is_dispatch_name(n)
+            || inline_eval::is_interpreter_like(n)
+            || matches!(
+                n,
+                "find"
+                    | "make"
+                    | "gmake"
+                    | "su"
+                    | "runuser"
+                    | "pkexec"
+                    | "unshare"
+                    | "nsenter"
+                    | "chroot"
+                    | "script"
+            )
+    };
+    // The same program under a versioned or alternative name (`python3` -> `python3.12`,
+    // `awk` -> `mawk`), and a shell that is another shell (`/bin/sh` -> dash or bash: the shell
+    // rules apply to both, the grammar follows the realpath), keep their identity.
+    let same = inline_eval::same_family(name, &real_name)
+        || (is_posix_shell(name) && is_posix_shell(&real_name));
+    (sensitive(&real_name) && !same).then_some(real_name)
+}
+
+/// Does this segment's program come from its stdin (an interpreter or a shell)?
+fn feeds_program(r: &SegmentReport) -> bool {
+    let Some(first) = r.effective_argv.first() else {
+        return false;
+    };
+    let mut names = vec![normalized_name(first)];
+    if let Some(real) = r.resolution.as_ref().and_then(|x| x.real_path.as_ref())
+        && let Some(n) = real.file_name()
+    {
+        names.push(normalized_name(&n.to_string_lossy()));
+    }
+    names
+        .iter()
+        .any(|n| is_shell_name(n) || inline_eval::reads_program_from_stdin(n, &r.effective_argv))
 }
 
 fn is_dispatch_name(n: &str) -> bool {
@@ -842,7 +1029,17 @@ pub fn decide(
     let mut payload_analysis: Option<ShellAnalysis> = None;
     if let Some(t) = trusted {
         d.transport = true;
-        match shell::analyze(&t.argv[t.payload_index]) {
+        let grammar = if u0.multiplexer.is_some() {
+            Grammar::Bash
+        } else {
+            let r = exe::resolve(&t.argv[0], &cwd, ctx.node_path, fs);
+            Grammar::of_shell(r.real_path.as_deref(), &t.argv[0])
+        };
+        let analysed = shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
+            soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
+            Ok(a)
+        });
+        match analysed {
             Ok(a) => {
                 let (reports, es, ok) = ev.payload(&a, 0, false);
                 d.segments = reports;

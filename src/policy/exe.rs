@@ -1,5 +1,7 @@
 //! Executable resolution (EA §6): `~` expansion, path tokens against the cwd, bare names through
 //! the node's PATH (never a request-supplied PATH), regular + executable files only, realpath.
+//! The PATH search stops at the first empty or relative entry (the shell would search the cwd
+//! there), so a name found only after one does not resolve.
 //!
 //! Intentional difference: argv0 is **not** trimmed before resolution. Upstream trims it, which
 //! lets `"rg "` be analysed as `rg` while the spawn would run another file (CVE-2026-32065); here
@@ -67,9 +69,11 @@ pub fn resolve(token: &str, cwd: &Path, path_env: &str, fs: &dyn FsView) -> Reso
         // Nothing to resolve.
     } else if bare {
         for dir in path_env.split(':') {
-            // Empty or relative PATH entries would depend on the cwd: never searched.
+            // An empty or relative PATH entry is searched by the shell relative to its cwd
+            // (`./uname` would run instead of `/usr/bin/uname`): a name not found before such an
+            // entry does not resolve (fail closed); one found earlier is what the shell finds too.
             if dir.is_empty() || !dir.starts_with('/') {
-                continue;
+                break;
             }
             let cand = normalize(&Path::new(dir).join(token));
             if let Some(real) = exec_file(fs, &cand) {

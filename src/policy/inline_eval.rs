@@ -56,6 +56,56 @@ pub fn is_interpreter_like(name: &str) -> bool {
     )
 }
 
+/// Do two executable names belong to the same interpreter family (`python3` / `python3.12`)?
+pub fn same_family(a: &str, b: &str) -> bool {
+    let fa = family(&normalized_name(a));
+    !fa.is_empty() && fa == family(&normalized_name(b))
+}
+
+/// Would this program read program text from its stdin (a heredoc or a pipe)? Interpreters
+/// do when given no script; `sed`/`awk`/`make` only with a program file that is stdin.
+pub fn reads_program_from_stdin(name: &str, argv: &[String]) -> bool {
+    match family(&normalized_name(name)) {
+        "" | "find" | "xargs" => false,
+        "sed" | "awk" | "make" => argv.iter().skip(1).any(|a| {
+            matches!(
+                a.as_str(),
+                "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0" | "-f-" | "--file=-"
+            ) || a.ends_with("=/dev/stdin")
+        }),
+        _ => true,
+    }
+}
+
+/// A short-option cluster `-<prefix><flag>…` whose prefix letters are all boolean options
+/// (`prefix_ok`; a letter of `numeric` and a `0` may be followed by digits): `-Ic`, `-ne`, `-l0e`.
+fn cluster(t: &str, flag: char, prefix_ok: &str, numeric: &str) -> bool {
+    let Some(body) = t.strip_prefix('-') else {
+        return false;
+    };
+    if body.starts_with('-') {
+        return false;
+    }
+    let mut chars = body.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        if c == flag {
+            return !first;
+        }
+        first = false;
+        if prefix_ok.contains(c) || c == '0' {
+            if numeric.contains(c) || c == '0' {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+            }
+            continue;
+        }
+        return false;
+    }
+    false
+}
+
 fn hit(exe: &str, flag: &str) -> Option<InlineEvalHit> {
     Some(InlineEvalHit {
         executable: exe.to_string(),
@@ -67,22 +117,6 @@ fn hit(exe: &str, flag: &str) -> Option<InlineEvalHit> {
 pub fn detect(argv: &[String]) -> Option<InlineEvalHit> {
     let exe = normalized_name(argv.first()?);
     let args = &argv[1..];
-    let short_cluster = |letters: &str| -> Option<String> {
-        for a in args {
-            if a == "--" || !a.starts_with('-') {
-                break;
-            }
-            if a.starts_with("--") {
-                continue;
-            }
-            for l in letters.chars() {
-                if a[1..].contains(l) {
-                    return Some(format!("-{l}"));
-                }
-            }
-        }
-        None
-    };
     let any_flag = |flags: &[&str]| -> Option<String> {
         args.iter()
             .take_while(|a| a.as_str() != "--")
@@ -93,22 +127,64 @@ pub fn detect(argv: &[String]) -> Option<InlineEvalHit> {
             })
             .map(|a| a.split('=').next().unwrap_or(a).to_string())
     };
+    // Every option token up to `--` (value-taking options before `-c`/`-e` do not hide it, as in
+    // the official detection): `python3 -X dev -c`, `node -r fs -pe`, `perl -I x -e`.
+    let scan = |f: &dyn Fn(&str, &str) -> Option<String>| -> Option<InlineEvalHit> {
+        args.iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+            .take_while(|a| *a != "--")
+            .find_map(|t| f(t, &t.to_lowercase()))
+            .and_then(|flag| hit(&exe, &flag))
+    };
     match family(&exe) {
-        "python" => short_cluster("c").and_then(|f| hit(&exe, &f)),
-        "node" => any_flag(&["-e", "--eval", "-p", "--print"]).and_then(|f| hit(&exe, &f)),
-        "ruby" | "r" | "lua" | "osascript" | "dash-e" => {
-            any_flag(&["-e"]).and_then(|f| hit(&exe, &f))
-        }
-        "perl" => short_cluster("eE").and_then(|f| hit(&exe, &f)),
+        "python" => scan(&|t, lower| {
+            (lower == "-c" || t.starts_with("-c") || cluster(t, 'c', "BEIOPRSbdiqsuvx", ""))
+                .then(|| "-c".into())
+        }),
+        "node" => scan(&|t, lower| {
+            for f in ["--eval", "--print"] {
+                if lower == f || (lower.starts_with(f) && lower[f.len()..].starts_with('=')) {
+                    return Some(f.into());
+                }
+            }
+            ["-e", "-p"]
+                .into_iter()
+                .find(|f| t.starts_with(f))
+                .map(str::to_string)
+        }),
+        "ruby" => scan(&|t, _| {
+            (t.starts_with("-e") || cluster(t, 'e', "SUWacdlnpsvw", "W")).then(|| "-e".into())
+        }),
+        "perl" => scan(&|t, _| {
+            let pre = "STWXUVacdflnpstuw";
+            if t.starts_with("-e") || cluster(t, 'e', pre, "l") {
+                return Some("-e".into());
+            }
+            (t.starts_with("-E") || cluster(t, 'E', pre, "l")).then(|| "-E".into())
+        }),
+        "r" | "lua" | "osascript" | "dash-e" => any_flag(&["-e"]).and_then(|f| hit(&exe, &f)),
         "php" => any_flag(&["-r", "-B", "-E", "-R"]).and_then(|f| hit(&exe, &f)),
         "julia" => any_flag(&["-e", "--eval", "--print", "-E"]).and_then(|f| hit(&exe, &f)),
         "expect" => any_flag(&["-c"]).and_then(|f| hit(&exe, &f)),
         "gdb" => any_flag(&["-ex", "-iex", "--eval-command"]).and_then(|f| hit(&exe, &f)),
         "erl" => any_flag(&["-eval"]).and_then(|f| hit(&exe, &f)),
         "find" => any_flag(&["-exec", "-execdir", "-ok", "-okdir"]).and_then(|f| hit(&exe, &f)),
-        "make" => {
-            any_flag(&["-f", "--file", "--makefile", "--eval", "-E"]).and_then(|f| hit(&exe, &f))
-        }
+        "make" => scan(&|t, lower| {
+            if t.starts_with("-E") {
+                return Some("-E".into());
+            }
+            if t.starts_with("-f") {
+                return Some("-f".into());
+            }
+            for f in ["--file", "--makefile", "--eval"] {
+                if lower == f || (lower.starts_with(f) && lower[f.len()..].starts_with('=')) {
+                    return Some(f.into());
+                }
+            }
+            let name = lower.split('=').next().unwrap_or(lower);
+            (name.len() >= 4 && "--eval".starts_with(name)).then(|| "--eval".into())
+        }),
         "xargs" => positional(&exe, args, &XARGS, "<command>"),
         "sed" => {
             // `-e PROGRAM`, `-ePROGRAM` (raw, case-sensitive) and `--expression[=…]`.

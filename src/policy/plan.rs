@@ -65,6 +65,37 @@ fn trimmed(v: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// `timeoutMs`: absent or `null` means no requested timeout; anything else must be a positive,
+/// finite number of milliseconds (a fraction is rounded up, so it never becomes 0). `0`,
+/// negatives, strings, booleans, arrays and objects are refused rather than ignored: ignoring
+/// them would run the request with no bound the caller asked for.
+fn decode_timeout(v: Option<&Value>) -> Result<Option<u64>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(t) if t.is_finite() && t > 0.0 => Ok(Some((t.ceil() as u64).max(1))),
+            _ => Err(format!(
+                "timeoutMs must be a positive number of milliseconds (got {n})"
+            )),
+        },
+        Some(other) => Err(format!(
+            "timeoutMs must be a positive number of milliseconds (got {})",
+            json_kind(other)
+        )),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Decode params; `Err(message)` is an `INVALID_REQUEST`.
 pub fn decode(params: &Value) -> Result<RunRequest, String> {
     let obj = params
@@ -126,11 +157,7 @@ pub fn decode(params: &Value) -> Result<RunRequest, String> {
     if cwd.as_ref().is_some_and(|c| c.contains('\0')) {
         return Err("cwd contains NUL bytes".into());
     }
-    let timeout_ms = obj
-        .get("timeoutMs")
-        .and_then(Value::as_f64)
-        .filter(|t| *t > 0.0 && t.is_finite())
-        .map(|t| t as u64);
+    let timeout_ms = decode_timeout(obj.get("timeoutMs"))?;
     Ok(RunRequest {
         argv,
         raw_command,

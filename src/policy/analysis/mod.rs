@@ -2,6 +2,7 @@
 //! (EA §4.2, §7) and the POSIX payload analyser ([`shell`]).
 
 pub mod shell;
+pub mod soundness;
 pub mod wrappers;
 
 /// `formatExecCommand`: tokens joined by single spaces; an empty token renders as `""`; a token

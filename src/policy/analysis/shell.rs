@@ -27,6 +27,8 @@ pub enum ShellError {
     HeredocExpansion,
     /// Nested analysis went too deep.
     TooDeep,
+    /// The argv the shell will run is not determined by the analysis (soundness rule).
+    Unsound(String),
 }
 
 impl fmt::Display for ShellError {
@@ -41,6 +43,7 @@ impl fmt::Display for ShellError {
             Self::UnterminatedHeredoc => f.write_str("unterminated heredoc"),
             Self::HeredocExpansion => f.write_str("command substitution in unquoted heredoc"),
             Self::TooDeep => f.write_str("nested shell too deep"),
+            Self::Unsound(why) => write!(f, "not determined by the analysis: {why}"),
         }
     }
 }
@@ -68,7 +71,148 @@ impl ChainOp {
 pub struct Segment {
     /// The segment's source text (trimmed, without heredoc bodies).
     pub raw: String,
+    /// Words after quote removal (nothing is expanded).
     pub argv: Vec<String>,
+    /// What the shell may still do to each word at run time (parallel to `argv`).
+    pub shapes: Vec<WordShape>,
+    /// The segment reads a heredoc on stdin.
+    pub heredoc: bool,
+}
+
+/// Positional-parameter words the carrier rule can substitute exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positional {
+    /// `$N` / `${N}` (N = 0..9), unquoted: field-split and globbed.
+    Bare(u8),
+    /// `"$N"` / `"${N}"`: exactly one field.
+    Quoted(u8),
+    /// `"$@"` / `"${@}"`: one field per positional parameter from `$1`.
+    QuotedAll,
+}
+
+/// Run-time word processing the shell applies to a word, found on its source spelling
+/// (the soundness rule in `analysis::soundness` decides what is acceptable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WordShape {
+    /// A `$` outside single quotes that starts an expansion (`$X`, `${…}`, `$1`, `$@`, `$[…]`,
+    /// `$((…))`, `$'…'`, `$"…"`).
+    pub expansion: bool,
+    /// The whole word is one positional parameter.
+    pub positional: Option<Positional>,
+    /// An unquoted `*`, `?` or `[…]` (pathname expansion).
+    pub glob: bool,
+    /// An unquoted `{` followed later by an unquoted `}` (bash brace expansion), except `{}`.
+    pub brace: bool,
+    /// A leading unquoted `~` not followed by `/` or the end of the word (`~user`, `~+`, `~-`).
+    pub tilde_other: bool,
+    /// The word starts with a literal character other than `-` (quoted, escaped, or plain and not
+    /// special), or with `~/`: every pathname expansion of it starts the same way.
+    pub literal_start: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Bare,
+    Single,
+    Double,
+    Escaped,
+}
+
+impl WordShape {
+    /// Classify a word from its source spelling (well-formed: the parser accepted it).
+    pub fn of(raw: &str) -> Self {
+        let mut items: Vec<(char, Ctx)> = Vec::with_capacity(raw.len());
+        let mut it = raw.chars().peekable();
+        let mut ctx = Ctx::Bare;
+        while let Some(c) = it.next() {
+            match (ctx, c) {
+                (Ctx::Bare, '\\') => {
+                    if let Some(n) = it.next() {
+                        items.push((n, Ctx::Escaped));
+                    }
+                }
+                (Ctx::Bare, '\'') => ctx = Ctx::Single,
+                (Ctx::Bare, '"') => ctx = Ctx::Double,
+                (Ctx::Single, '\'') | (Ctx::Double, '"') => ctx = Ctx::Bare,
+                (Ctx::Double, '\\') => match it.peek().copied() {
+                    Some(n @ ('\\' | '"' | '$' | '`')) => {
+                        it.next();
+                        items.push((n, Ctx::Escaped));
+                    }
+                    _ => items.push(('\\', Ctx::Double)),
+                },
+                (cx, c) => items.push((c, cx)),
+            }
+        }
+        let mut shape = WordShape::default();
+        let n = items.len();
+        for (i, &(c, cx)) in items.iter().enumerate() {
+            let next = items.get(i + 1).copied();
+            match (c, cx) {
+                // `$` at the end or before a backslash-escaped character is literal; inside double
+                // quotes, also before the closing quote.
+                ('$', Ctx::Bare) if next.is_some_and(|(_, nx)| nx != Ctx::Escaped) => {
+                    shape.expansion = true;
+                }
+                ('$', Ctx::Double) if next.is_some_and(|(_, nx)| nx == Ctx::Double) => {
+                    shape.expansion = true;
+                }
+                ('*' | '?', Ctx::Bare) => shape.glob = true,
+                ('[', Ctx::Bare) if items[i + 1..].iter().any(|&(x, _)| x == ']') => {
+                    shape.glob = true;
+                }
+                ('{', Ctx::Bare)
+                    if items[i + 1..]
+                        .iter()
+                        .any(|&(x, xc)| x == '}' && xc == Ctx::Bare)
+                        && raw != "{}" =>
+                {
+                    shape.brace = true;
+                }
+                _ => {}
+            }
+        }
+        if let Some(&(c0, cx0)) = items.first() {
+            let second = items.get(1).map(|&(c, _)| c);
+            if c0 == '~' && cx0 == Ctx::Bare {
+                if n > 1 && second != Some('/') {
+                    shape.tilde_other = true;
+                }
+                shape.literal_start = second == Some('/');
+            } else if cx0 == Ctx::Bare {
+                shape.literal_start = !matches!(c0, '-' | '*' | '?' | '[' | '{' | '$');
+            } else {
+                shape.literal_start = c0 != '-';
+            }
+        }
+        shape.positional = positional_of(raw);
+        shape
+    }
+
+    /// Nothing happens to the word at run time (quote removal aside).
+    pub fn is_literal(&self) -> bool {
+        !self.expansion && !self.glob && !self.brace && !self.tilde_other
+    }
+}
+
+fn positional_of(raw: &str) -> Option<Positional> {
+    let digit = |s: &str| -> Option<u8> {
+        let s = s
+            .strip_prefix('{')
+            .and_then(|x| x.strip_suffix('}'))
+            .unwrap_or(s);
+        (s.len() == 1)
+            .then(|| s.as_bytes()[0])
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+    };
+    if let Some(inner) = raw.strip_prefix("\"$").and_then(|x| x.strip_suffix('"')) {
+        if matches!(inner, "@" | "{@}") {
+            return Some(Positional::QuotedAll);
+        }
+        return digit(inner).map(Positional::Quoted);
+    }
+    raw.strip_prefix('$').and_then(digit).map(Positional::Bare)
 }
 
 /// A pipeline, with the operator that joined it to the previous one.
@@ -114,6 +258,9 @@ struct Parser<'a> {
     cur_op: Option<ChainOp>,
     argv: Vec<String>,
     word: Option<String>,
+    /// Byte offset where the current word's source spelling starts.
+    word_start: usize,
+    shapes: Vec<WordShape>,
     seg_start: usize,
     /// Byte offset just after the last token (word text or heredoc operator) consumed.
     tok_end: usize,
@@ -142,6 +289,8 @@ pub fn analyze(payload: &str) -> Result<ShellAnalysis, ShellError> {
         cur_op: None,
         argv: Vec::new(),
         word: None,
+        word_start: 0,
+        shapes: Vec::new(),
         seg_start: 0,
         tok_end: 0,
         seg_has_redirect: false,
@@ -163,6 +312,9 @@ impl Parser<'_> {
     }
     fn end_word(&mut self) {
         if let Some(w) = self.word.take() {
+            let end = self.tok_end.max(self.word_start);
+            self.shapes
+                .push(WordShape::of(&self.src[self.word_start..end]));
             self.argv.push(w);
         }
     }
@@ -180,6 +332,7 @@ impl Parser<'_> {
             .trim_start_matches([' ', '\t'])
             .to_string();
         let argv = std::mem::take(&mut self.argv);
+        let shapes = std::mem::take(&mut self.shapes);
         if argv.is_empty() {
             if !self.cur_part.is_empty() || !last_in_part {
                 return Err(ShellError::EmptyPipelineSegment);
@@ -194,7 +347,12 @@ impl Parser<'_> {
                 ShellError::EmptyChainPart
             });
         }
-        self.cur_part.push(Segment { raw, argv });
+        self.cur_part.push(Segment {
+            raw,
+            argv,
+            shapes,
+            heredoc: self.seg_has_redirect,
+        });
         self.seg_has_redirect = false;
         Ok(())
     }
@@ -213,6 +371,9 @@ impl Parser<'_> {
     fn run(&mut self) -> Result<Option<usize>, ShellError> {
         while self.i < self.chars.len() {
             let c = self.chars[self.i].1;
+            if self.word.is_none() {
+                self.word_start = self.chars[self.i].0;
+            }
             match c {
                 ' ' | '\t' => {
                     self.end_word();

@@ -1,0 +1,217 @@
+//! The soundness rule (DIFFERENCES.md, "Soundness rule"): a shell payload can satisfy an
+//! allowlist only when the analysis determines the argv the shell will execute.
+//!
+//! - Every word is literal after quote removal: no parameter, arithmetic or command expansion
+//!   (unquoted or double-quoted `$…`, positional parameters included), no `$'…'`/`$"…"`, no
+//!   `~user`, and under bash no brace expansion (`{a,b}`, `{1..3}`).
+//! - Exception: an unquoted glob (`*`, `?`, `[…]`) in a word that is not the command name and
+//!   starts with a literal character other than `-` (or with `~/`): every expansion then starts
+//!   with that character, so it can never become an option (`src/*.rs` yes; `*.txt`, `-exe[c]`
+//!   no).
+//! - No segment runs a builtin that evaluates its operands as code, assigns variables the rest
+//!   of the payload depends on (`PATH`, `IFS`, subscripts run command substitution under bash),
+//!   changes what a later command name means (`alias`, `hash`, `enable`) or the directory we
+//!   resolved against (`pushd`/`popd`; `cd` is handled by the decision).
+//!
+//! The grammar is picked from the shell binary that will run the payload, by the file name of
+//! its realpath (`/bin/sh` is dash on Debian and Ubuntu, bash on Fedora, RHEL and Arch): `dash`
+//! gets the POSIX grammar; every other shell (bash, and shells we do not model: zsh, ksh, ash,
+//! busybox) gets the bash grammar, whose extra expansions make the rule only stricter.
+
+use std::path::Path;
+
+use super::shell::{Segment, ShellAnalysis, WordShape};
+
+/// Which word expansions the running shell performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grammar {
+    /// dash: POSIX expansions only (no brace expansion).
+    Posix,
+    /// bash and every shell we do not model precisely.
+    Bash,
+}
+
+impl Grammar {
+    /// The grammar of the shell whose resolved realpath is `real` (the token's own name when it
+    /// did not resolve).
+    pub fn of_shell(real: Option<&Path>, token: &str) -> Self {
+        let name = real
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| super::normalized_name(token));
+        if name == "dash" {
+            Self::Posix
+        } else {
+            Self::Bash
+        }
+    }
+}
+
+/// Builtins (and reserved words that reach us as a command name) that run code, define what a
+/// later name means, or assign variables: a payload using one fails analysis.
+const EVALUATING_BUILTINS: &[&str] = &[
+    ".",
+    "[[",
+    "]]",
+    "alias",
+    "bind",
+    "builtin",
+    "caller",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "coproc",
+    "declare",
+    "disown",
+    "enable",
+    "eval",
+    "exec",
+    "export",
+    "fc",
+    "function",
+    "getopts",
+    "hash",
+    "jobs",
+    "let",
+    "local",
+    "mapfile",
+    "popd",
+    "pushd",
+    "read",
+    "readarray",
+    "readonly",
+    "select",
+    "shopt",
+    "source",
+    "trap",
+    "typeset",
+    "unalias",
+    "unset",
+    "wait",
+];
+
+/// Reserved words: the segment is part of a compound command the analyser does not model
+/// (`{ …; }`, `if`, loops, `!`), so its words are not a command's argv.
+const RESERVED_WORDS: &[&str] = &[
+    "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
+    "until", "while",
+];
+
+/// Builtins that are harmless unless an operand asks for evaluation (`-v` assignment / the
+/// variable test, or a subscript).
+fn builtin_evaluates(argv: &[String]) -> Option<String> {
+    let first = argv.first()?;
+    // `NAME=value cmd`: the assignment applies to the lookup of cmd (`PATH=/tmp uname`).
+    if let Some((name, _)) = first.split_once('=')
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+    {
+        return Some(format!("variable assignment {first}"));
+    }
+    // A command name with a `/` is never looked up as a builtin.
+    if first.contains('/') {
+        return None;
+    }
+    if EVALUATING_BUILTINS.contains(&first.as_str()) {
+        return Some(format!("builtin {first} can evaluate its operands"));
+    }
+    if RESERVED_WORDS.contains(&first.as_str()) {
+        return Some(format!("reserved word {first} (compound command)"));
+    }
+    let ops = &argv[1..];
+    let subscript = ops.iter().any(|a| a.contains('['));
+    let flag = |fs: &[&str]| {
+        ops.iter().any(|a| {
+            fs.iter()
+                .any(|f| a == f || (a.starts_with(f) && f.len() == 2))
+        })
+    };
+    let hit = match first.as_str() {
+        "set" => !set_is_harmless(ops),
+        "test" | "[" => subscript || ops.iter().any(|a| a == "-v" || a == "-R"),
+        "printf" => subscript || flag(&["-v"]),
+        "kill" | "ulimit" | "shift" | "return" | "exit" | "break" | "continue" => subscript,
+        _ => false,
+    };
+    hit.then(|| format!("builtin {first} with these operands can evaluate code"))
+}
+
+/// `set` with only error/trace/glob options (`set -euo pipefail`, `set -x`, `set +e`): these do
+/// not change which commands run or with which words (`-f` only turns globbing off).
+fn set_is_harmless(ops: &[String]) -> bool {
+    let mut i = 0;
+    while i < ops.len() {
+        let a = ops[i].as_str();
+        let Some(letters) = a.strip_prefix('-').or_else(|| a.strip_prefix('+')) else {
+            return false;
+        };
+        if letters.is_empty() || !letters.chars().all(|c| "euxvfnCo".contains(c)) {
+            return false;
+        }
+        if letters.contains('o') {
+            if !letters.ends_with('o') || letters.matches('o').count() > 1 {
+                return false;
+            }
+            i += 1;
+            let known = [
+                "pipefail",
+                "errexit",
+                "nounset",
+                "xtrace",
+                "verbose",
+                "noglob",
+                "noclobber",
+                "noexec",
+            ];
+            if !ops.get(i).is_some_and(|o| known.contains(&o.as_str())) {
+                return false;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Check one word; `argv0`: the word is the command name.
+pub fn check_word(shape: &WordShape, grammar: Grammar, argv0: bool) -> Result<(), &'static str> {
+    if shape.expansion || shape.positional.is_some() {
+        return Err("parameter or arithmetic expansion");
+    }
+    if shape.tilde_other {
+        return Err("tilde expansion other than ~/");
+    }
+    if shape.brace && grammar == Grammar::Bash {
+        return Err("brace expansion");
+    }
+    if shape.glob && (argv0 || !shape.literal_start) {
+        return Err("pathname expansion that can produce an option or the command name");
+    }
+    Ok(())
+}
+
+/// Check a whole analysed payload for `grammar`; `Err` names the first offending word.
+pub fn check(a: &ShellAnalysis, grammar: Grammar) -> Result<(), String> {
+    for s in a.segments() {
+        check_segment(s, grammar)?;
+    }
+    Ok(())
+}
+
+/// Check one segment (words + builtins).
+pub fn check_segment(s: &Segment, grammar: Grammar) -> Result<(), String> {
+    for (i, (w, shape)) in s.argv.iter().zip(s.shapes.iter()).enumerate() {
+        check_word(shape, grammar, i == 0).map_err(|why| format!("{why} in word {w:?}"))?;
+    }
+    check_builtins(&s.argv)
+}
+
+/// The builtin part of the rule, for an argv the shell will run (also a substituted carrier).
+pub fn check_builtins(argv: &[String]) -> Result<(), String> {
+    match builtin_evaluates(argv) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
