@@ -488,6 +488,38 @@ fn run_differential(node: &Path, pkg: &Path) {
     }
     drop(alt_writer.join().unwrap());
 
+    // Never looser: a case we allow and the official engine refuses fails the test unless it is
+    // one of the argued exceptions (DIFFERENCES.md, "Never looser"; each with adversarial tests):
+    // D05 — a quoted-heredoc body fed as data to a program that is neither an interpreter nor a
+    // shell; D08b — a blank allowlist item that the official validation turns into a deny of the
+    // whole file, where we drop the item and decide on the entries the file's author wrote; or an
+    // input-side difference where the official engine allows the same request normalised (agent
+    // `main`, `sh -lc`, rawCommand = payload, conservative host fallback): the policy agrees, only
+    // the reading of the request differs.
+    let mut looser: Vec<String> = Vec::new();
+    for d in &diffs {
+        if d.ours != "allow" || d.theirs == "allow" {
+            continue;
+        }
+        let class = classify(&known, d, false).map(|k| k.id.as_str());
+        let normalized_allows = d.their_detail["alt"]["normalized"].as_str() == Some("allow");
+        if matches!(
+            class,
+            Some("D05-quoted-heredoc" | "D08b-blank-pattern-dropped")
+        ) || normalized_allows
+        {
+            continue;
+        }
+        looser.push(format!(
+            "[{}] {}\n  ours: allow ({})\n  theirs: {} ({})",
+            class.unwrap_or("unclassified"),
+            d.case.describe(),
+            d.our_detail,
+            d.theirs,
+            d.their_detail
+        ));
+    }
+
     for d in &diffs {
         let case = d.case;
         let class = classify(&known, d, false);
@@ -566,6 +598,14 @@ fn run_differential(node: &Path, pkg: &Path) {
     for u in unclassified.iter().take(8) {
         println!("  --- unclassified\n  {u}");
     }
+    println!(
+        "  looser than official (we allow, it refuses, outside D05, D08b and input-side \
+         normalisation): {}",
+        looser.len()
+    );
+    for l in looser.iter().take(8) {
+        println!("  --- looser\n  {l}");
+    }
     println!("  oracle errors: {}", oracle_errors.len());
     for e in oracle_errors.iter().take(3) {
         println!("  --- oracle error\n  {e}");
@@ -574,6 +614,12 @@ fn run_differential(node: &Path, pkg: &Path) {
         oracle_errors.is_empty(),
         "the official oracle failed on {} cases",
         oracle_errors.len()
+    );
+    assert!(
+        looser.is_empty(),
+        "{} cases allowed here and refused by the official engine (see reproducers above): \
+         never looser without a written argument and adversarial tests",
+        looser.len()
     );
     assert!(
         unclassified.is_empty(),

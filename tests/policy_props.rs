@@ -214,8 +214,8 @@ proptest! {
 
     #[test]
     fn prop_glob_matches_reference(p in "/[ab/*?.\\[\\]{},\\\\!-]{0,10}", t in "/[ab/x.\\[\\]{},\\\\!-]{0,12}") {
-        use openclaw_node::policy::matcher::CompiledAllowlist;
-        let c = CompiledAllowlist::compile(&[("*", 0, p.as_str(), false)], None);
+        use openclaw_node::policy::matcher::{CompiledAllowlist, EntrySource};
+        let c = CompiledAllowlist::compile(&[EntrySource::plain(p.as_str())], None);
         prop_assume!(c.entries[0].note.is_none());
         use openclaw_node::policy::matcher::has_dot_component;
         prop_assume!(!has_dot_component(&t) && !has_dot_component(&p.replace("**", "a/b").replace('*', "x").replace('?', "y")));

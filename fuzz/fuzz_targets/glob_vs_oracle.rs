@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use openclaw_node::policy::matcher::CompiledAllowlist;
+use openclaw_node::policy::matcher::{CompiledAllowlist, EntrySource};
 
 // The reference matcher, shared with tests/policy_props.rs.
 #[path = "../../tests/glob_oracle/mod.rs"]
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     if openclaw_node::policy::matcher::has_dot_component(&target) {
         return;
     }
-    let compiled = CompiledAllowlist::compile(&[("*", 0, pattern.as_str(), false)], None);
+    let compiled = CompiledAllowlist::compile(&[EntrySource::plain(pattern.as_str())], None);
     if compiled.entries[0].note.is_some() {
         return; // rejected pattern (too many `**`): never matches, by design
     }

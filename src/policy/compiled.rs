@@ -31,7 +31,13 @@ fn sources<'a>(file: &'a ApprovalsFile, agent: Option<&'a str>) -> Vec<EntrySour
     let mut push = |key: &'a str| {
         if let Some(list) = file.agents.get(key).and_then(|a| a.allowlist.as_ref()) {
             for (i, e) in list.iter().enumerate() {
-                out.push((key, i, e.pattern.as_str(), e.arg_pattern.is_some()));
+                out.push(EntrySource {
+                    agent: key,
+                    index: i,
+                    pattern: e.pattern.as_str(),
+                    arg_pattern: e.arg_pattern.as_deref(),
+                    allow_always: e.source.as_deref() == Some("allow-always"),
+                });
             }
         }
     };

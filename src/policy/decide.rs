@@ -37,6 +37,7 @@ use super::env;
 use super::exe::{self, Resolution};
 use super::fsview::FsView;
 use super::inline_eval::{self, InlineEvalHit};
+use super::matcher::cwd_argv_arg_pattern;
 use super::plan::{self, RunRequest};
 use super::resolve::{self, DEFAULT_AGENT_ID, Effective, HostPolicy, Requested};
 use super::safe_bins::SafeBinConfig;
@@ -171,8 +172,15 @@ pub struct Decision {
     pub cwd: Option<PathBuf>,
     #[serde(skip)]
     pub env: Vec<(String, String)>,
-    /// Patterns an `allow-always` decision persists.
+    /// Patterns an `allow-always` decision persists (the `pattern` of each grant).
     pub persist_patterns: Vec<String>,
+    /// The grants an `allow-always` decision persists: pattern + cwd-bound argPattern (EA §15,
+    /// 2026.9.6), so only the exact command in the same cwd reruns without a prompt.
+    #[serde(skip)]
+    pub persist_grants: Vec<Grant>,
+    /// `=node-command:` marker persisted with the grants when every segment produced one.
+    #[serde(skip)]
+    pub persist_marker: Option<String>,
     #[serde(skip)]
     pub matched_entries: Vec<MatchedEntry>,
 }
@@ -201,6 +209,8 @@ impl Decision {
             cwd: None,
             env: Vec::new(),
             persist_patterns: Vec::new(),
+            persist_grants: Vec::new(),
+            persist_marker: None,
             matched_entries: Vec::new(),
         }
     }
@@ -219,6 +229,8 @@ impl Decision {
         self.message = message;
         self.exec_argv.clear();
         self.persist_patterns.clear();
+        self.persist_grants.clear();
+        self.persist_marker = None;
         self.matched_entries.clear();
         self
     }
@@ -229,6 +241,14 @@ impl Decision {
     }
 }
 
+/// One `allow-always` grant to persist: the executable (or script) trust path and the
+/// cwd-bound `argPattern` of the exact command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub pattern: String,
+    pub arg_pattern: String,
+}
+
 /// Result of evaluating one segment.
 #[derive(Debug, Default)]
 struct SegEval {
@@ -237,11 +257,13 @@ struct SegEval {
     replacement: Option<String>,
     /// argv to execute in argv mode when allowed by the allowlist (pinned, unwrapped).
     planned_argv: Option<Vec<String>>,
-    persist: Vec<String>,
+    persist: Vec<Grant>,
     matched: Vec<MatchedEntry>,
     inline_hits: Vec<InlineEvalHit>,
     changes_cwd: bool,
 }
+
+const SAFE_BUILTINS: &[&str] = &[":", "cd", "false", "pwd", "test", "true"];
 
 struct Eval<'a> {
     policy: &'a CompiledPolicy,
@@ -251,8 +273,6 @@ struct Eval<'a> {
     cwd: PathBuf,
     auto_allow_skills: bool,
 }
-
-const SAFE_BUILTINS: &[&str] = &[":", "cd", "false", "pwd", "test", "true"];
 
 impl Eval<'_> {
     fn resolve(&self, token: &str, cwd_changed: bool) -> Resolution {
@@ -269,7 +289,9 @@ impl Eval<'_> {
         exe::resolve(token, &self.cwd, self.ctx.node_path, self.fs)
     }
 
-    fn match_entry(&self, res: &Resolution) -> Option<usize> {
+    /// The entry satisfying `argv` (resolved as `res`): an `allow-always` grant for exactly this
+    /// argv in this cwd first (unknown after a `cd`), else a path, name or `*` entry.
+    fn match_entry(&self, res: &Resolution, argv: &[String], cwd_changed: bool) -> Option<usize> {
         let allow = &self.policy.agent(&self.agent_key).allowlist;
         let basename = res
             .resolved_path
@@ -277,11 +299,11 @@ impl Eval<'_> {
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
-        allow.match_executable(
-            res.trust_path(),
-            res.bare && res.resolved_path.is_some(),
-            &basename,
-        )
+        let bare = res.bare && res.resolved_path.is_some();
+        let cwd = (!cwd_changed).then_some(self.cwd.as_path());
+        allow
+            .match_grant(res.trust_path(), bare, &basename, argv, cwd)
+            .or_else(|| allow.match_executable(res.trust_path(), bare, &basename))
     }
 
     fn satisfaction(&self, idx: usize) -> Satisfaction {
@@ -303,7 +325,9 @@ impl Eval<'_> {
         }
     }
 
-    fn persist_for(&self, res: &Resolution, hit: bool) -> Vec<String> {
+    /// The grant `allow-always` persists for `argv` resolved as `res` (EA §15): its trust path
+    /// bound to this cwd and argv; nothing for interpreters unless strict mode saw no inline eval.
+    fn persist_for(&self, res: &Resolution, hit: bool, argv: &[String]) -> Vec<Grant> {
         let Some(tp) = res.trust_path() else {
             return Vec::new();
         };
@@ -312,7 +336,14 @@ impl Eval<'_> {
         {
             return Vec::new();
         }
-        vec![tp.to_string_lossy().into_owned()]
+        vec![self.grant(tp, argv)]
+    }
+
+    fn grant(&self, path: &Path, argv: &[String]) -> Grant {
+        Grant {
+            pattern: path.to_string_lossy().into_owned(),
+            arg_pattern: cwd_argv_arg_pattern(&self.cwd.to_string_lossy(), argv),
+        }
     }
 
     /// Evaluate one segment argv.
@@ -358,6 +389,8 @@ impl Eval<'_> {
         }
         let name = normalized_name(first);
         let res = self.resolve(first, cwd_changed);
+        // `cd` in a payload changes what later relative words name, whatever satisfies it.
+        ev.changes_cwd = in_payload && first == "cd";
         // Identity by file: carrier, wrapper, shell and interpreter detection above looked at the
         // token's name. When the resolved file is one of those under another name (`./f ->
         // /usr/bin/find`, a copy of bash called `mysh`), the name-based analysis does not describe
@@ -403,12 +436,17 @@ impl Eval<'_> {
                         let p = exe::absolutize(tok, &self.cwd, self.fs.home().as_deref());
                         let target = self.fs.realpath(&p).unwrap_or(p);
                         let allow = &self.policy.agent(&self.agent_key).allowlist;
-                        let hit = allow.match_path(&target).or(wildcard);
+                        let mut script_argv = vec![target.to_string_lossy().into_owned()];
+                        script_argv.extend(inner[script_index + 1..].iter().cloned());
+                        let grant = (!cwd_changed)
+                            .then(|| allow.match_script_grant(&target, &script_argv, &self.cwd))
+                            .flatten();
+                        let hit = grant.or_else(|| allow.match_path(&target)).or(wildcard);
                         if let Some(idx) = hit {
                             rep.satisfied_by = Some(self.satisfaction(idx));
                             rep.note = Some(format!("script {}", target.display()));
                             ev.satisfied = true;
-                            ev.persist = vec![target.to_string_lossy().into_owned()];
+                            ev.persist = vec![self.grant(&target, &script_argv)];
                             ev.matched.push(self.matched(idx, inner, &res));
                             let mut planned = inner.clone();
                             if let Some(p) = res.resolved_path.as_ref() {
@@ -456,10 +494,10 @@ impl Eval<'_> {
                 }
             }
 
-            if let Some(idx) = self.match_entry(&res) {
+            if let Some(idx) = self.match_entry(&res, inner, cwd_changed) {
                 rep.satisfied_by = Some(self.satisfaction(idx));
                 ev.satisfied = true;
-                ev.persist = self.persist_for(&res, !ev.inline_hits.is_empty());
+                ev.persist = self.persist_for(&res, !ev.inline_hits.is_empty(), inner);
                 ev.matched.push(self.matched(idx, inner, &res));
                 let mut planned = inner.clone();
                 if let Some(tp) = res.trust_path() {
@@ -491,7 +529,7 @@ impl Eval<'_> {
                     shell::push_single_quoted(&mut text, t);
                 }
                 ev.replacement = Some(text);
-                ev.persist = self.persist_for(&res, false);
+                ev.persist = self.persist_for(&res, false, inner);
                 ev.planned_argv = Some(planned);
                 break 'tail;
             }
@@ -506,7 +544,6 @@ impl Eval<'_> {
                     agent: None,
                 });
                 ev.satisfied = true;
-                ev.changes_cwd = first == "cd";
                 break 'tail;
             }
             if self.auto_allow_skills
@@ -627,7 +664,8 @@ impl Eval<'_> {
                         pattern: None,
                         agent: None,
                     });
-                    ev.persist = evals.iter().flat_map(|e| e.persist.clone()).collect();
+                    // A nested inline command persists nothing (2026.9.6 on POSIX).
+                    ev.persist = Vec::new();
                     ev.matched = evals.iter().flat_map(|e| e.matched.clone()).collect();
                     let repl: Vec<Option<String>> =
                         evals.iter().map(|e| e.replacement.clone()).collect();
@@ -1035,10 +1073,28 @@ pub fn decide(
             let r = exe::resolve(&t.argv[0], &cwd, ctx.node_path, fs);
             Grammar::of_shell(r.real_path.as_deref(), &t.argv[0])
         };
-        let analysed = shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
-            soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
-            Ok(a)
+        // A login shell's payload with positional arguments after it is bound only by a
+        // rawCommand that is the whole command text (2026.9.6); without one it is not analysed
+        // (was D16b).
+        let bound_by_raw = req.raw_command.as_deref().map(str::trim) == Some(command_text.as_str());
+        let login = t.argv[1..t.payload_index].iter().any(|f| {
+            f == "--login" || (f.starts_with('-') && !f.starts_with("--") && f[1..].contains('l'))
         });
+        let positional = t.argv[t.payload_index + 1..]
+            .iter()
+            .any(|a| !a.trim().is_empty());
+        let analysed = if login && positional && !bound_by_raw {
+            Err(ShellError::Unsound(
+                "a login shell's payload followed by positional arguments is bound only by a \
+                 rawCommand naming the whole command"
+                    .into(),
+            ))
+        } else {
+            shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
+                soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
+                Ok(a)
+            })
+        };
         match analysed {
             Ok(a) => {
                 let (reports, es, ok) = ev.payload(&a, 0, false);
@@ -1115,6 +1171,21 @@ pub fn decide(
             "allowlist-miss",
             "SYSTEM_RUN_DENIED: allowlist miss".into(),
         );
+    }
+    // An allowlist run binds its cwd as 2026.9.6 does (`captureApprovedCwdSnapshotSync`): a cwd
+    // that does not exist (or is not a directory) is refused before spawn, not left to chdir.
+    if eff.security == Security::Allowlist && !approval {
+        let abs = exe::absolutize(&cwd.to_string_lossy(), &fs.cwd(), fs.home().as_deref());
+        if fs
+            .stat(&abs)
+            .is_none_or(|st| st.kind != super::fsview::Kind::Dir)
+        {
+            return d.deny(
+                Outcome::Ask,
+                "approval-required",
+                "SYSTEM_RUN_DENIED: approval requires an existing canonical cwd".into(),
+            );
+        }
     }
 
     // §6/§9/§10.4 execution plan.
@@ -1236,28 +1307,37 @@ pub fn decide(
         && req.approval_decision == Some(ApprovalDecision::AllowAlways)
         && eff.ask != Ask::Always
     {
-        let mut pats: Vec<String> = Vec::new();
-        for e in &evals {
-            for p in &e.persist {
-                if !pats.contains(p) {
-                    pats.push(p.clone());
-                }
+        let mut grants: Vec<Grant> = Vec::new();
+        let push = |g: Grant, grants: &mut Vec<Grant>| {
+            if !grants.contains(&g) {
+                grants.push(g);
+            }
+        };
+        // Every segment's grant (a satisfied one's, or — for the reason an approval was needed —
+        // an unsatisfied one's executable), as 2026.9.6 derives them per segment.
+        let mut represented = 0usize;
+        for (r, e) in d.segments.iter().zip(evals.iter()) {
+            let own = if e.satisfied {
+                e.persist.clone()
+            } else if r.blocked.is_some() {
+                Vec::new()
+            } else {
+                derive_persist(&ev, r, e)
+            };
+            if !own.is_empty() {
+                represented += 1;
+            }
+            for g in own {
+                push(g, &mut grants);
             }
         }
-        // Unsatisfied segments (the reason an approval was needed) persist their executable too.
-        if pats.is_empty() || evals.iter().any(|e| !e.satisfied) {
-            for (r, e) in d.segments.iter().zip(evals.iter()) {
-                if e.satisfied || r.blocked.is_some() {
-                    continue;
-                }
-                for p in derive_persist(&ev, r, e) {
-                    if !pats.contains(&p) {
-                        pats.push(p);
-                    }
-                }
-            }
+        let complete = !d.segments.is_empty() && represented == d.segments.len();
+        if complete && !grants.is_empty() && !d.command_text.trim().is_empty() {
+            d.persist_marker = Some(node_command_marker(d.command_text.trim()));
         }
-        d.persist_patterns = pats;
+        d.persist_patterns = grants.iter().map(|g| g.pattern.clone()).collect();
+        d.persist_patterns.dedup();
+        d.persist_grants = grants;
     }
     d.matched_entries = evals
         .iter_mut()
@@ -1278,18 +1358,14 @@ pub fn decide(
     d
 }
 
-/// allow-always patterns for a segment that was not otherwise satisfied (EA §15): the trust path
-/// of the inner executable (interpreters only in strict mode), nested inline commands' executables,
-/// positional carriers and script paths; nothing for blocked wrappers.
-fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<String> {
+/// allow-always grants for a segment that was not otherwise satisfied (EA §15, 2026.9.6 on
+/// POSIX): the trust path of the inner executable bound to its argv and cwd (interpreters only in
+/// strict mode), a shell script's path bound to its arguments; nothing for blocked wrappers,
+/// nested shells with an inline command or positional carriers (2026.9.6 persists those only on
+/// Windows, or not in a form this host can match: the next run asks again).
+fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<Grant> {
     if !r.nested.is_empty() {
-        return r
-            .nested
-            .iter()
-            .filter(|n| n.blocked.is_none())
-            .filter_map(|n| n.resolution.as_ref())
-            .flat_map(|res| ev.persist_for(res, false))
-            .collect();
+        return Vec::new();
     }
     let inner = &r.effective_argv;
     if inner.is_empty() {
@@ -1301,44 +1377,26 @@ fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<String> 
             ShellForm::Script { script_index } => {
                 let p = exe::absolutize(&inner[script_index], &ev.cwd, ev.fs.home().as_deref());
                 let t = ev.fs.realpath(&p).unwrap_or(p);
-                return vec![t.to_string_lossy().into_owned()];
+                let mut script_argv = vec![t.to_string_lossy().into_owned()];
+                script_argv.extend(inner[script_index + 1..].iter().cloned());
+                return vec![ev.grant(&t, &script_argv)];
             }
-            ShellForm::Inline { payload_index } => {
-                // Nested single commands: persist their executables (depth-limited).
-                if let Ok(a) = shell::analyze(&inner[payload_index]) {
-                    if a.segments()
-                        .next()
-                        .is_some_and(|s| s.argv.first().is_some_and(|t| t == "$0"))
-                    {
-                        if let Some(res) = r.resolution.as_ref() {
-                            return ev.persist_for(res, false);
-                        }
-                        return Vec::new();
-                    }
-                    let mut out = Vec::new();
-                    for s in a.segments() {
-                        let u = wrappers::unwrap(&s.argv);
-                        if u.blocked.is_some() || u.argv.is_empty() {
-                            continue;
-                        }
-                        if is_shell_name(&normalized_name(&u.argv[0])) {
-                            continue;
-                        }
-                        let res = ev.resolve(&u.argv[0], false);
-                        let hit = inline_eval::detect(&u.argv).is_some();
-                        out.extend(ev.persist_for(&res, hit));
-                    }
-                    return out;
-                }
-                return Vec::new();
-            }
+            ShellForm::Inline { .. } | ShellForm::Opaque => return Vec::new(),
             _ => {}
         }
     }
     match r.resolution.as_ref() {
-        Some(res) => ev.persist_for(res, !e.inline_hits.is_empty()),
+        Some(res) => ev.persist_for(res, !e.inline_hits.is_empty(), inner),
         None => Vec::new(),
     }
+}
+
+/// The `=node-command:` marker of a command text (2026.9.6 `buildNodeCommandApprovalPattern`):
+/// the gateway reads it from this node's approvals to skip its own prompt for the same command.
+pub fn node_command_marker(command_text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(command_text.as_bytes());
+    format!("=node-command:{}", &hex::encode(h)[..16])
 }
 
 /// argv exactly `<sh|bash|dash|zsh> -l…c <payload>`.

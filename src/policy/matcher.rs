@@ -10,7 +10,12 @@
 //! `globset`'s `**` is only special as a whole path component, so each `**` is expanded into the
 //! two globs `*` and `*/**/*` whose union is exactly "any characters"; patterns with more than
 //! [`MAX_DOUBLE_STARS`] `**` runs are rejected (reported, never matching).
-//! Entries with an `argPattern` ([newest], Windows-generated) never match on this host.
+//!
+//! `allow-always` grants follow 2026.9.6 (`matchAllowlist`): a grant matches only the exact
+//! command it was given for — its `argPattern` is `sha256:cwd-argv:v1:<hex>` over the cwd and
+//! argv[1..] ([`cwd_argv_arg_pattern`]), compared for equality. An `allow-always` entry without
+//! such an `argPattern` (stored by earlier versions as a bare path) matches nothing, and neither
+//! does a regex `argPattern` (not supported on this host: stricter) or a legacy `sha256:argv:`.
 
 use std::path::Path;
 
@@ -19,6 +24,47 @@ use std::sync::{Arc, OnceLock};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Prefix of the generated, cwd-bound `argPattern` of an `allow-always` grant (2026.9.6).
+pub const CWD_ARGV_PREFIX: &str = "sha256:cwd-argv:v1:";
+
+/// The `argPattern` an `allow-always` grant for `argv` run in `cwd` carries: SHA-256 of
+/// `len(cwd) NUL cwd NUL argc NUL` and, per argument of `argv[1..]`, `len(arg) NUL arg NUL`
+/// (lengths in decimal UTF-8 bytes), as 2026.9.6 `buildCwdBoundHashedArgPattern` computes it.
+pub fn cwd_argv_arg_pattern(cwd: &str, argv: &[String]) -> String {
+    let cwd = posix_normalize(cwd);
+    let args = argv.get(1..).unwrap_or(&[]);
+    let mut h = Sha256::new();
+    h.update(format!("{}\0{}\0{}\0", cwd.len(), cwd, args.len()).as_bytes());
+    for a in args {
+        h.update(format!("{}\0", a.len()).as_bytes());
+        h.update(a.as_bytes());
+        h.update(b"\0");
+    }
+    format!("{CWD_ARGV_PREFIX}{}", hex::encode(h.finalize()))
+}
+
+/// `path.posix.normalize` for an absolute path: `.` and empty components dropped, `..` applied,
+/// a trailing `/` kept.
+fn posix_normalize(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::from("/");
+    out.push_str(&parts.join("/"));
+    if p.ends_with('/') && !parts.is_empty() {
+        out.push('/');
+    }
+    out
+}
 
 /// Most `**` runs one pattern may contain (2^n globs are generated).
 pub const MAX_DOUBLE_STARS: usize = 4;
@@ -61,6 +107,7 @@ pub struct CompiledAllowlist {
     paths: Table,
     bases: Table,
     wildcard: Option<usize>,
+    grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -259,8 +306,39 @@ pub fn expand_pattern_home(p: &str, home: Option<&Path>) -> Option<String> {
     Some(p.to_string())
 }
 
-/// Input entry for compilation: (agent key, index, pattern, has argPattern).
-pub type EntrySource<'a> = (&'a str, usize, &'a str, bool);
+/// Input entry for compilation.
+#[derive(Debug, Clone, Copy)]
+pub struct EntrySource<'a> {
+    /// Agent key the entry lives under.
+    pub agent: &'a str,
+    /// Index inside that agent's allowlist.
+    pub index: usize,
+    pub pattern: &'a str,
+    pub arg_pattern: Option<&'a str>,
+    /// `source: "allow-always"`: a grant, matched only with its cwd-bound `argPattern`.
+    pub allow_always: bool,
+}
+
+impl<'a> EntrySource<'a> {
+    /// A plain entry of agent `*` (tests, benches).
+    pub fn plain(pattern: &'a str) -> Self {
+        Self {
+            agent: "*",
+            index: 0,
+            pattern,
+            arg_pattern: None,
+            allow_always: false,
+        }
+    }
+}
+
+/// A compiled `allow-always` grant: its path/name matcher and the exact `argPattern`.
+#[derive(Debug, Clone)]
+struct Grant {
+    idx: usize,
+    matcher: Box<CompiledAllowlist>,
+    arg_pattern: String,
+}
 
 impl CompiledAllowlist {
     /// Compile entries in order. Never fails: an uncompilable entry becomes [`EntryKind::Inert`].
@@ -269,20 +347,56 @@ impl CompiledAllowlist {
         let mut paths = Table::default();
         let mut bases = Table::default();
         let mut wildcard = None;
-        for (agent, index, pattern, has_arg) in sources {
-            let pattern = pattern.trim();
+        let mut grants = Vec::new();
+        for src in sources {
+            let pattern = src.pattern.trim();
             let idx = entries.len();
             let mut e = CompiledEntry {
                 pattern: pattern.to_string(),
-                agent: (*agent).to_string(),
-                index: *index,
+                agent: src.agent.to_string(),
+                index: src.index,
                 kind: EntryKind::Inert,
                 note: None,
             };
+            let arg = src.arg_pattern.map(str::trim).filter(|a| !a.is_empty());
             if pattern.is_empty() {
                 e.note = Some("blank pattern".into());
-            } else if *has_arg {
-                e.note = Some("argPattern entries are not supported on this host".into());
+            } else if let Some(arg) = arg.filter(|a| a.starts_with(CWD_ARGV_PREFIX)) {
+                // A cwd-bound grant: its pattern is matched as a plain entry of its own, then
+                // the argPattern must equal the one of the command being decided.
+                let single = Self::compile(
+                    &[EntrySource {
+                        arg_pattern: None,
+                        allow_always: false,
+                        ..*src
+                    }],
+                    home,
+                );
+                match single.entries.first().map(|x| x.kind) {
+                    Some(kind @ (EntryKind::Path | EntryKind::Basename)) => {
+                        e.kind = kind;
+                        e.note = Some(
+                            "matches only the exact command and cwd it was granted for".into(),
+                        );
+                        grants.push(Grant {
+                            idx,
+                            matcher: Box::new(single),
+                            arg_pattern: arg.to_string(),
+                        });
+                    }
+                    _ => e.note = Some("a grant's pattern must name an executable".into()),
+                }
+            } else if arg.is_some() {
+                e.note = Some(
+                    "argPattern entries other than cwd-bound grants are not supported on this host"
+                        .into(),
+                );
+            } else if src.allow_always {
+                e.note = Some(
+                    "allow-always entry without its cwd-bound argPattern (stored by an earlier \
+                     version): matches nothing, as in 2026.9.6; approve the command again"
+                        .into(),
+                );
             } else if pattern == "*" {
                 e.kind = EntryKind::Wildcard;
                 wildcard.get_or_insert(idx);
@@ -339,7 +453,54 @@ impl CompiledAllowlist {
             paths,
             bases,
             wildcard,
+            grants,
         }
+    }
+
+    /// First `allow-always` grant for this executable whose `argPattern` is the one of `argv`
+    /// run in `cwd` (none when the cwd is not known, e.g. after a `cd` in a payload).
+    pub fn match_grant(
+        &self,
+        trust_path: Option<&Path>,
+        bare_token: bool,
+        basename: &str,
+        argv: &[String],
+        cwd: Option<&Path>,
+    ) -> Option<usize> {
+        if self.grants.is_empty() {
+            return None;
+        }
+        let cwd = cwd?.to_str()?;
+        let mut want: Option<String> = None;
+        for g in &self.grants {
+            if g.matcher
+                .match_executable(trust_path, bare_token, basename)
+                .is_none()
+            {
+                continue;
+            }
+            let w = want.get_or_insert_with(|| cwd_argv_arg_pattern(cwd, argv));
+            if *w == g.arg_pattern {
+                return Some(g.idx);
+            }
+        }
+        None
+    }
+
+    /// First `allow-always` grant for the script `path` run as `argv` (`[script, args…]`) in `cwd`.
+    pub fn match_script_grant(&self, path: &Path, argv: &[String], cwd: &Path) -> Option<usize> {
+        let cwd = cwd.to_str()?;
+        let mut want: Option<String> = None;
+        for g in &self.grants {
+            if g.matcher.match_path(path).is_none() {
+                continue;
+            }
+            let w = want.get_or_insert_with(|| cwd_argv_arg_pattern(cwd, argv));
+            if *w == g.arg_pattern {
+                return Some(g.idx);
+            }
+        }
+        None
     }
 
     /// First entry matching an executable: trust path for path patterns, basename (only for bare

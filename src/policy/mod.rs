@@ -412,27 +412,42 @@ impl PolicyEngine {
 
     /// Persist allow-always patterns (fatal on failure) and record allowlist use (best effort).
     fn apply_side_effects(&self, d: &Decision) -> Result<(), store::StoreError> {
-        if !d.persist_patterns.is_empty() {
+        if !d.persist_grants.is_empty() {
             let agent = d.agent_id.clone();
-            let pats = d.persist_patterns.clone();
+            let grants = d.persist_grants.clone();
+            let marker = d.persist_marker.clone();
             self.store.update(|snap| {
                 let mut file = snap.file.clone();
                 let now = now_ms();
                 let entry = file.agents.entry(agent.clone()).or_default();
                 let list = entry.allowlist.get_or_insert_with(Vec::new);
-                for p in &pats {
-                    if let Some(e) = list
-                        .iter_mut()
-                        .find(|e| e.pattern.trim() == p && e.arg_pattern.is_none())
-                    {
+                // A bare-path grant stored by an earlier version for the same executable matches
+                // nothing any more: replaced by the cwd-bound grant (2026.9.6 does the same).
+                list.retain(|e| {
+                    !(e.source.as_deref() == Some("allow-always")
+                        && e.arg_pattern.is_none()
+                        && grants.iter().any(|g| g.pattern == e.pattern.trim()))
+                });
+                let mut add = |pattern: &str, arg: Option<&str>| {
+                    if let Some(e) = list.iter_mut().find(|e| {
+                        e.pattern.trim() == pattern
+                            && e.arg_pattern.as_deref().map(str::trim) == arg
+                    }) {
                         e.last_used_at = Some(json!(now));
                         e.source = Some("allow-always".into());
                     } else {
-                        let mut e = AllowlistEntry::new(p);
+                        let mut e = AllowlistEntry::new(pattern);
+                        e.arg_pattern = arg.map(str::to_string);
                         e.last_used_at = Some(json!(now));
                         e.source = Some("allow-always".into());
                         list.push(e);
                     }
+                };
+                for g in &grants {
+                    add(&g.pattern, Some(&g.arg_pattern));
+                }
+                if let Some(m) = &marker {
+                    add(m, None);
                 }
                 Ok(Some(file))
             })?;

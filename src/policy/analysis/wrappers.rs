@@ -62,13 +62,12 @@ pub fn unwrap(argv: &[String]) -> Unwrapped {
                 &out.argv,
                 &["-i", "-o", "-e", "--input", "--output", "--error"],
                 &[],
+                // Values attached with `=` only, as 2026.9.6 (`-o 0`, `--output=0`): the GNU
+                // short form `-o0` is blocked there, so it is here (never looser, was D27).
                 |t| {
-                    ["-i", "-o", "-e"]
+                    ["--input=", "--output=", "--error=", "-i=", "-o=", "-e="]
                         .iter()
-                        .any(|p| t.starts_with(p) && t.len() > 2)
-                        || ["--input=", "--output=", "--error="]
-                            .iter()
-                            .any(|p| t.starts_with(p))
+                        .any(|p| t.starts_with(p))
                 },
             ),
             "timeout" => unwrap_timeout(&out.argv),
