@@ -38,8 +38,28 @@ fn sandbox_check_json_reports_kernel_and_profiles() {
     let enforceable = v["configuredProfileEnforceable"].as_bool().unwrap();
     assert_eq!(out.status.code(), Some(if enforceable { 0 } else { 1 }));
     if require(enforceable, "an enforceable standard profile") {
-        assert!(v["kernel"]["landlockAbi"].as_i64().unwrap() >= 3);
+        let abi = v["kernel"]["landlockAbi"].as_i64().unwrap();
+        assert!(abi >= 3);
         assert_eq!(v["kernel"]["seccompFilter"], true);
+        // The rights the rulesets mediate follow the kernel's ABI, each named.
+        let rights: Vec<&str> = v["landlockRights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert!(rights.contains(&"truncate"), "{rights:?}");
+        assert_eq!(rights.contains(&"ioctl on devices"), abi >= 5, "{rights:?}");
+        assert_eq!(
+            rights.contains(&"signals and abstract UNIX sockets scoped to the run"),
+            abi >= 6,
+            "{rights:?}"
+        );
+        assert_eq!(
+            rights.contains(&"connect to pathname UNIX sockets"),
+            abi >= 9,
+            "{rights:?}"
+        );
     }
     require(v["treeKill"] == "cgroup-v2", "cgroup v2 tree kill");
     require(!v["pidsBound"].is_null(), "a pids bound");

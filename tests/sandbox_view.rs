@@ -783,6 +783,48 @@ fn attack_open_host_devices() {
     }
 }
 
+/// Landlock at the kernel's ABI (not pinned to 3): from ABI 5 on, `ioctl` on a device the run
+/// opened is mediated — the devices the view keeps are read and written, never controlled.
+#[test]
+fn attack_device_ioctl_is_mediated() {
+    let abi = openclaw_node::sandbox::landlock::probe_abi().unwrap_or(0);
+    if abi < 5 {
+        require(
+            false,
+            "Landlock ABI >= 5 (Linux 6.10) for device ioctl mediation",
+        );
+        return;
+    }
+    // RNDGETENTCNT on /dev/urandom: harmless, unprivileged, and a device ioctl.
+    let script = "python3 -c 'import fcntl; f = open(\"/dev/urandom\", \"rb\"); \
+                  fcntl.ioctl(f, 0x80045200, bytes(4)); print(\"IOCTL-OK\")'";
+    for mode in MODES {
+        if !available(mode) {
+            continue;
+        }
+        for profile in PROFILES {
+            let h = Home::new(mode, profile);
+            let base = baseline(mode, &h, script);
+            assert!(
+                String::from_utf8_lossy(&base.stdout).contains("IOCTL-OK"),
+                "baseline control [{mode:?}/{profile}]: the ioctl works unsandboxed: {}",
+                text(&base)
+            );
+            let out = sandboxed(mode, &h, script);
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains("IOCTL-OK"),
+                "[{mode:?}/{profile}] the device ioctl went through: {}",
+                text(&out)
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+                "[{mode:?}/{profile}] refused by Landlock (EACCES): {}",
+                text(&out)
+            );
+        }
+    }
+}
+
 #[test]
 fn strict_masks_shadow_for_a_root_node() {
     if !is_root() || !Path::new("/etc/shadow").exists() {

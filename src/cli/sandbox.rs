@@ -78,6 +78,9 @@ fn check(as_json: bool) -> u8 {
             "configuredProfile": configured.name(),
             "configuredProfileEnforceable": ok,
             "kernel": support,
+            "landlockRights": support.landlock_abi.filter(|v| *v >= 3).map(|v| {
+                crate::sandbox::landlock::handled_rights(v.min(crate::sandbox::landlock::NEWEST_KNOWN_ABI))
+            }),
             "treeKill": tree_kill,
             "pidsBound": pids_bound,
             "rlimitNproc": run_as.is_some(),
@@ -92,15 +95,16 @@ fn check(as_json: bool) -> u8 {
     println!("config:            {}", path.display());
     println!("kernel:            {}", support.kernel_release);
     match (support.landlock_abi, &support.landlock_error) {
-        (Some(v), _) => println!(
-            "Landlock:          ABI {v}{}",
-            match v {
-                ..=2 => " (too old: profiles need ABI >= 3)",
-                3 => " (filesystem)",
-                4 | 5 => " (filesystem + TCP)",
-                _ => " (filesystem + TCP + signal/abstract-socket scopes)",
-            }
-        ),
+        (Some(v), _) if v < 3 => {
+            println!("Landlock:          ABI {v} (too old: confining profiles need ABI >= 3)")
+        }
+        (Some(v), _) => {
+            let used = v.min(crate::sandbox::landlock::NEWEST_KNOWN_ABI);
+            println!(
+                "Landlock:          kernel ABI {v}, rulesets built for ABI {used}; mediates: {}",
+                crate::sandbox::landlock::handled_rights(used).join(", ")
+            );
+        }
         (None, Some(e)) => println!("Landlock:          unavailable: {e}"),
         (None, None) => println!("Landlock:          unavailable"),
     }

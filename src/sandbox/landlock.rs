@@ -1,7 +1,10 @@
 //! The per-run Landlock ruleset, built entirely in the parent (paths opened `O_PATH` there); the
-//! child only calls `landlock_restrict_self` on the resulting fd. Access sets are pinned to
-//! [`ABI::V3`] and the ruleset is created with `CompatLevel::HardRequirement`, so a kernel that
-//! cannot enforce every requested right makes the build fail instead of silently weakening it.
+//! child only calls `landlock_restrict_self` on the resulting fd. Access sets follow the best ABI
+//! both the kernel and the crate know ([`best_abi`]: ABI 3 is the floor a confining profile
+//! needs, each newer one adds rights — `ioctl` on devices from 5, connecting to pathname UNIX
+//! sockets from 9), and the ruleset is created with `CompatLevel::HardRequirement` for exactly
+//! those rights, so a kernel that cannot enforce one makes the build fail instead of silently
+//! weakening it. [`handled_rights`] names them for `sandbox check`.
 //! Paths that cannot be opened are errors naming the path (the crate's `path_beneath_rules`
 //! would skip them).
 
@@ -42,6 +45,50 @@ pub fn probe_abi() -> Result<i32, String> {
     i32::try_from(rc).map_err(|_| format!("Landlock probe returned {rc}"))
 }
 
+/// The newest ABI this build knows (the crate's newest).
+pub const NEWEST_KNOWN_ABI: i32 = 10;
+
+/// The ABI the ruleset is built for: the kernel's, capped at the newest this build knows.
+pub fn best_abi(kernel_abi: i32) -> ABI {
+    match kernel_abi {
+        i32::MIN..=0 => ABI::Unsupported,
+        1 => ABI::V1,
+        2 => ABI::V2,
+        3 => ABI::V3,
+        4 => ABI::V4,
+        5 => ABI::V5,
+        6 => ABI::V6,
+        7 => ABI::V7,
+        8 => ABI::V8,
+        9 => ABI::V9,
+        _ => ABI::V10,
+    }
+}
+
+/// What a ruleset built for `kernel_abi` mediates, in words (`sandbox check`).
+pub fn handled_rights(kernel_abi: i32) -> Vec<&'static str> {
+    let mut out = vec!["filesystem read/write/execute/make/remove"];
+    if kernel_abi >= 2 {
+        out.push("cross-directory rename and link (refer)");
+    }
+    if kernel_abi >= 3 {
+        out.push("truncate");
+    }
+    if kernel_abi >= 4 {
+        out.push("TCP bind and connect (strict)");
+    }
+    if kernel_abi >= 5 {
+        out.push("ioctl on devices");
+    }
+    if kernel_abi >= 6 {
+        out.push("signals and abstract UNIX sockets scoped to the run");
+    }
+    if kernel_abi >= 9 {
+        out.push("connect to pathname UNIX sockets");
+    }
+    out
+}
+
 /// What one run's ruleset grants.
 #[derive(Debug, Clone)]
 pub struct RulesetSpec<'a> {
@@ -67,10 +114,10 @@ fn path_fd(path: &Path) -> Result<PathFd, String> {
 
 /// Build the ruleset and return its fd (to be passed to `landlock_restrict_self` in the child).
 pub fn build_ruleset(spec: &RulesetSpec<'_>) -> Result<OwnedFd, String> {
-    let v3 = ABI::V3;
-    let read = AccessFs::from_read(v3);
-    let all = AccessFs::from_all(v3);
-    let file_rw = AccessFs::from_file(v3) & !AccessFs::Execute;
+    let best = best_abi(spec.abi);
+    let read = AccessFs::from_read(best);
+    let all = AccessFs::from_all(best);
+    let file_rw = AccessFs::from_file(best) & !AccessFs::Execute;
 
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
