@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod exec;
+pub mod node_host;
 pub mod policy;
 pub mod run;
 pub mod sandbox;

@@ -2,15 +2,14 @@
 //!
 //! Owns:
 //! - the state directory (`$OPENCLAW_STATE_DIR`, else `~/.openclaw`),
-//! - openclaw-node's **own** settings file, `<state>/node-host.json5` ([`NodeHostConfig`]); each
-//!   section's type is defined by the module that uses it,
+//! - where openclaw-node's **own** settings file lives (`<state>/node-host.json5`; its type,
+//!   which composes the sections of the modules that use them, is the command line's
+//!   `cli::node_host::NodeHostConfig`) and how a JSON5 file is read,
 //! - read-only access to the shared `openclaw.json` (JSON5; `$OPENCLAW_CONFIG_PATH` or
 //!   `<state>/openclaw.json`). We never write keys of ours into that file: the official CLI
 //!   validates it strictly and rejects unknown keys.
 
 use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
 
 /// Largest configuration file we agree to parse (both `node-host.json5` and `openclaw.json`).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -56,44 +55,24 @@ pub fn openclaw_config_path(state: &Path) -> PathBuf {
     }
 }
 
-/// openclaw-node's own settings (`node-host.json5`). A missing file means all defaults; an
-/// invalid one is an error naming the file and the offending key.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NodeHostConfig {
-    /// Launcher settings: profile, writable roots, timeouts, …
-    #[serde(default)]
-    pub sandbox: crate::sandbox::SandboxConfig,
-    /// Browser proxy backend selection (built-in or forwarder).
-    #[serde(default)]
-    pub browser_proxy: crate::browser::BrowserProxyConfig,
-}
-
-impl NodeHostConfig {
-    /// Load `<state>/node-host.json5`; a missing file yields the defaults.
-    pub fn load(state: &Path) -> Result<Self, ConfigError> {
-        let path = node_host_config_path(state);
-        match read_limited(&path)? {
-            None => Ok(Self::default()),
-            Some(text) => json5::from_str(&text).map_err(|e| ConfigError::Invalid {
-                path: path.clone(),
+/// Parse a JSON5 file into `T` with the size bound; `Ok(None)` when it does not exist. Errors
+/// name the file (and, through serde, the offending key).
+pub fn read_json5<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, ConfigError> {
+    match read_limited(path)? {
+        None => Ok(None),
+        Some(text) => json5::from_str(&text)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
                 message: e.to_string(),
             }),
-        }
     }
 }
 
 /// Read the shared `openclaw.json` as a raw JSON value (JSON5 syntax accepted).
 /// A missing file yields `Value::Null`; callers pick out only the keys they honour.
 pub fn load_openclaw_json(state: &Path) -> Result<serde_json::Value, ConfigError> {
-    let path = openclaw_config_path(state);
-    match read_limited(&path)? {
-        None => Ok(serde_json::Value::Null),
-        Some(text) => json5::from_str(&text).map_err(|e| ConfigError::Invalid {
-            path: path.clone(),
-            message: e.to_string(),
-        }),
-    }
+    Ok(read_json5(&openclaw_config_path(state))?.unwrap_or(serde_json::Value::Null))
 }
 
 /// Read a config file with a size bound. `Ok(None)` when it does not exist.
@@ -119,24 +98,4 @@ fn read_limited(path: &Path) -> Result<Option<String>, ConfigError> {
             path: path.to_path_buf(),
             source,
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_node_host_config_is_default() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(NodeHostConfig::load(dir.path()).is_ok());
-    }
-
-    #[test]
-    fn unknown_key_in_node_host_config_names_file_and_key() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("node-host.json5"), "{ bogus: 1 }").unwrap();
-        let err = NodeHostConfig::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("node-host.json5"), "{err}");
-        assert!(err.contains("bogus"), "{err}");
-    }
 }

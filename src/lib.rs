@@ -15,6 +15,7 @@
 //! - [`service`]: systemd user unit / LaunchAgent management.
 //! - [`config`]: state-dir resolution and openclaw-node's own `node-host.json5`.
 //! - [`cli`]: the command line (clap), one file per subcommand family.
+//! - [`util`]: leaf helpers defined once (atomic writes, the clock, the default PATH).
 
 pub mod browser;
 pub mod cli;
@@ -24,3 +25,4 @@ pub mod gateway;
 pub mod policy;
 pub mod sandbox;
 pub mod service;
+pub mod util;

@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::commands::InvokeError;
+use crate::gateway::invoke::InvokeError;
 use route::{RouteRequest, RouteResponse, Settings};
 
 /// Default whole-request budget (`timeoutMs` absent).

@@ -13,8 +13,9 @@ use clap::Args;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::node_host::NodeHostConfig;
 use crate::cli::{EXIT_CONFIG, EXIT_USAGE};
-use crate::config::{NodeHostConfig, state_dir};
+use crate::config::state_dir;
 use crate::policy::{PolicyEngine, PolicyPaths, RunDecision};
 use crate::sandbox::{Launcher, Profile, RunOutcome};
 

@@ -13,8 +13,9 @@ use tracing::{error, info, warn};
 
 use crate::browser::BrowserProxy;
 use crate::cli::EXIT_CONFIG;
+use crate::cli::node_host::NodeHostConfig;
 use crate::commands::{DEFAULT_PATH, NodeCommands};
-use crate::config::{self, NodeHostConfig};
+use crate::config;
 use crate::gateway::state::GatewayAddress;
 use crate::gateway::status::StatusGateway;
 use crate::gateway::tls::{TlsMode, normalize_fingerprint};

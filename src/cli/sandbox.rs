@@ -7,7 +7,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::cli::EXIT_CONFIG;
-use crate::config::{NodeHostConfig, node_host_config_path, state_dir};
+use crate::cli::node_host::NodeHostConfig;
+use crate::config::{node_host_config_path, state_dir};
 use crate::sandbox::{Launcher, Profile};
 
 #[derive(Debug, Clone, Subcommand)]

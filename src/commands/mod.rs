@@ -25,39 +25,15 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::browser::BrowserProxy;
-use crate::gateway::InvokeContext;
-use crate::gateway::client::InvokeHandler;
 use crate::gateway::frames::InvokeRequest;
+use crate::gateway::invoke::{InvokeContext, InvokeHandler};
 use crate::policy::store::FileStatus;
 use crate::policy::{ExecPlan, PolicyEngine, PolicyError, RunDecision, RunIdentity};
 use crate::sandbox::{LaunchRequest, Launcher, RunOutcome, SandboxError};
 
-/// An error result for `node.invoke.result` (`{code, message}` on the wire).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct InvokeError {
-    /// `INVALID_REQUEST`, `UNAVAILABLE`, `TIMEOUT`, …
-    pub code: String,
-    pub message: String,
-    pub details: Option<serde_json::Value>,
-}
+pub use crate::gateway::invoke::InvokeError;
 
-impl InvokeError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: code.to_string(),
-            message: message.into(),
-            details: None,
-        }
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("INVALID_REQUEST", message)
-    }
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new("UNAVAILABLE", message)
-    }
-}
-
+/// Policy errors carry their wire code; the commands layer maps them onto the invoke result.
 impl From<PolicyError> for InvokeError {
     fn from(e: PolicyError) -> Self {
         Self {
@@ -77,7 +53,7 @@ pub const EVENT_OUTPUT_CHARS: usize = 20_000;
 /// How many `runId`s are remembered for the once-per-run guarantee.
 const RUN_ID_MEMORY: usize = 4096;
 /// PATH used when the node has none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::util::DEFAULT_PATH;
 
 /// The policy side of the adapters (implemented by [`PolicyEngine`]; injectable for tests).
 /// Calls are synchronous and may do file IO: the adapters run them on blocking threads.

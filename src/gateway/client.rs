@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,10 +57,11 @@ use super::frames::{
     Inbound, InvokeRequest, InvokeResultError, InvokeResultParams, NodeEventParams, ReqFrame,
 };
 use super::identity::{DeviceIdentity, ProofFields, SignatureVersion, proof_payload};
+use super::invoke::{EventWriter, InvokeContext, InvokeError, InvokeHandler};
 use super::state::{DeviceAuthStore, StateError};
 use super::status::{RunState, StatusWriter};
 use super::tls::{TlsError, TlsMode, client_config};
-use crate::commands::InvokeError;
+use crate::util::now_ms;
 
 /// Receive limit before the gateway told us its `maxPayload` (the reference client's limit).
 pub const DEFAULT_MAX_PAYLOAD: usize = 25 * 1024 * 1024;
@@ -183,71 +185,6 @@ pub enum ClientError {
     Tls(#[from] TlsError),
 }
 
-/// What a node command handler gets with each invoke.
-#[derive(Debug, Clone)]
-pub struct InvokeContext {
-    /// Cancelled when the invoke's `timeoutMs` passes, the connection drops or the node stops.
-    pub cancel: CancellationToken,
-    /// The gateway's deadline for this invoke.
-    pub timeout_ms: Option<u64>,
-    events: EventSink,
-}
-
-#[derive(Debug, Clone)]
-enum EventSink {
-    Conn(Arc<Conn>),
-    Channel(mpsc::UnboundedSender<(String, String)>),
-}
-
-impl InvokeContext {
-    /// A context not attached to a gateway: events go to the returned channel as
-    /// `(event, payloadJSON)` (tests, local `exec`).
-    pub fn detached(
-        cancel: CancellationToken,
-    ) -> (Self, mpsc::UnboundedReceiver<(String, String)>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            Self {
-                cancel,
-                timeout_ms: None,
-                events: EventSink::Channel(tx),
-            },
-            rx,
-        )
-    }
-
-    /// Send a `node.event` (queued before anything the handler returns afterwards).
-    /// Best-effort: `false` when the connection is gone.
-    pub async fn emit(&self, event: &str, payload: &Value) -> bool {
-        let payload_json = payload.to_string();
-        match &self.events {
-            EventSink::Conn(conn) => {
-                let params = NodeEventParams {
-                    event: event.to_string(),
-                    payload_json: Some(payload_json),
-                };
-                conn.send_req("node.event", &params).await
-            }
-            EventSink::Channel(tx) => tx.send((event.to_string(), payload_json)).is_ok(),
-        }
-    }
-}
-
-/// The node side of invokes: what to advertise and how to answer.
-pub trait InvokeHandler: Send + Sync + 'static {
-    /// `connect.caps` (re-read on every connect).
-    fn caps(&self) -> Vec<String>;
-    /// `connect.commands`: exactly the commands `handle` implements (re-read on every connect).
-    fn commands(&self) -> Vec<String>;
-    /// Answer one invoke: `Ok(json_text)` is sent as `payloadJSON`, `Err` as the
-    /// `{code, message}` error.
-    fn handle(
-        &self,
-        req: InvokeRequest,
-        ctx: InvokeContext,
-    ) -> impl Future<Output = Result<String, InvokeError>> + Send;
-}
-
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 type Ws = WebSocketStream<Box<dyn Io>>;
@@ -356,6 +293,24 @@ impl Conn {
             .out
             .send_timeout(Message::Close(Some(frame)), Duration::from_millis(500))
             .await;
+    }
+}
+
+/// A handler's `node.event`s are `req` frames on this connection's writer queue, so they leave
+/// before the invoke's result (which is queued after the handler returns).
+impl EventWriter for Conn {
+    fn send_event<'a>(
+        &'a self,
+        event: &'a str,
+        payload_json: String,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        Box::pin(async move {
+            let params = NodeEventParams {
+                event: event.to_string(),
+                payload_json: Some(payload_json),
+            };
+            self.send_req("node.event", &params).await
+        })
     }
 }
 
@@ -1181,11 +1136,7 @@ async fn run_invoke<H: InvokeHandler>(
             t.cancel();
         })
     });
-    let ctx = InvokeContext {
-        cancel: token,
-        timeout_ms: req.timeout_ms,
-        events: EventSink::Conn(conn),
-    };
+    let ctx = InvokeContext::new(token, req.timeout_ms, conn);
     let result = handler.handle(req, ctx).await;
     if let Some(t) = timer {
         t.abort();
@@ -1291,13 +1242,6 @@ async fn wait_response(ws: &mut Ws, id: &str) -> Result<frames::ResFrame, Sessio
             Some(Ok(_)) => {}
         }
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

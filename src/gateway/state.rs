@@ -5,13 +5,12 @@
 //! Files are read tolerantly (unknown keys are kept and written back) but a file that is not
 //! valid JSON is an error naming the file and the fix — never a silent reset.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::status::now_ms;
+use crate::util::now_ms;
 
 /// Largest state file we agree to read.
 pub const MAX_STATE_BYTES: u64 = 1024 * 1024;
@@ -45,58 +44,21 @@ pub fn write_atomic_0600(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     write_atomic(path, bytes, 0o600)
 }
 
-/// Write `bytes` to `path` atomically (temp file in the same directory + rename) with `mode`
-/// (the state files use 0600 via [`write_atomic_0600`]; service unit files are 0644). Missing
-/// parent directories are created with mode 0700.
+/// Write `bytes` to `path` atomically with `mode` ([`crate::util::write_atomic`]: the state
+/// files use 0600 via [`write_atomic_0600`]; service unit files are 0644).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
-    let werr = |source| StateError::Write {
+    crate::util::write_atomic(path, bytes, mode, ".tmp-").map_err(|source| StateError::Write {
         path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    ensure_dir(dir, 0o700)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(werr)?;
-    set_mode(tmp.as_file(), mode).map_err(werr)?;
-    tmp.write_all(bytes).map_err(werr)?;
-    tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(())
-}
-
-/// Create `dir` (and parents) if missing; new directories get `mode`.
-pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), StateError> {
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    b.create(dir).map_err(|source| StateError::Write {
-        path: dir.to_path_buf(),
         source,
     })
 }
 
-fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    let _ = (file, mode);
-    Ok(())
+/// Create `dir` (and parents) if missing; new directories get `mode`.
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), StateError> {
+    crate::util::ensure_dir(dir, mode).map_err(|source| StateError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Read a state file with a size bound. `Ok(None)` when it does not exist.

@@ -85,13 +85,7 @@ pub struct HostStatus {
     pub request_id: Option<String>,
 }
 
-/// Current unix time in ms.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::util::now_ms;
 
 /// Writes the status file; cheap to call on every transition (writes only on change).
 #[derive(Debug)]

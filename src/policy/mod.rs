@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Value, json};
 
+use crate::util::now_ms;
 use compiled::CompiledPolicy;
 use decide::{Context, Decision, Outcome, SkillTrust};
 use fsview::{FsView, RealFs};
@@ -530,11 +531,4 @@ pub fn decode_approvals_set(params: &Value) -> Result<(&Value, Option<&str>), Po
         .ok_or_else(|| PolicyError::invalid("exec approvals file required"))?;
     let base = params.get("baseHash").and_then(Value::as_str);
     Ok((file, base))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }

@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -910,26 +909,13 @@ impl Store {
         if fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(StoreError::SymlinkTarget(self.path.clone()));
         }
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let werr = |source| StoreError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".exec-approvals.{}.", std::process::id()))
-            .suffix(".tmp")
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(dir)
-            .map_err(werr)?;
-        tmp.write_all(text.as_bytes()).map_err(werr)?;
-        tmp.as_file().sync_all().map_err(werr)?;
-        tmp.persist(&self.path).map_err(|e| werr(e.error))?;
-        fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600)).map_err(werr)?;
-        Ok(())
+        let prefix = format!(".exec-approvals.{}.", std::process::id());
+        crate::util::write_atomic(&self.path, text.as_bytes(), 0o600, &prefix).map_err(|source| {
+            StoreError::Write {
+                path: self.path.clone(),
+                source,
+            }
+        })
     }
 }
 
