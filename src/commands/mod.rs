@@ -1,24 +1,21 @@
-//! Node commands as thin adapters: decode the invoke, call the policy engine / launcher / browser
-//! proxy, shape the result and events exactly as the official host does.
+//! Node commands as thin adapters, one command per file: each decodes its own params once at
+//! the boundary (`parse`) and then applies them (`apply`) through the policy engine, the launcher
+//! or the browser proxy, shaping the result and events exactly as the official host does. This
+//! module owns the dispatch ([`Command::from_invoke`]), the shared param decoding and the
+//! backend traits the adapters are written against.
 //!
 //! Commands advertised (exactly those implemented): `system.run.prepare`, `system.run`,
 //! `system.which`, `system.execApprovals.get`, `system.execApprovals.set`, and `browser.proxy`
 //! when the browser proxy is enabled (re-checked on every connect). Anything else is answered
 //! `UNAVAILABLE` "command not supported".
 //!
-//! `system.run` (spec node-host-surface §6.2): policy decision (on a blocking thread: it may do
-//! file IO) → `Denied`: `exec.denied` event, then error `SYSTEM_RUN_DENIED` with the engine's
-//! message (the official host's code on the wire) → `Allowed`: the launcher runs the plan with the
-//! invoke's cancellation token (deadline / disconnect / shutdown kill the tree), then
-//! `exec.finished`, then the result. Events are queued before the result on the same ordered
-//! connection, and at most once per `runId` (a replayed `runId` is refused without running).
-//! A launcher error (the sandbox cannot start the run) is treated like a denial: `exec.denied`
-//! with reason `sandbox-unavailable`, then `UNAVAILABLE` "SYSTEM_RUN_DENIED: <why>" — nothing ran,
-//! so no `exec.finished`.
+//! - [`system_run`] — `system.run` (decision, launch, `exec.denied` / `exec.finished`).
+//! - [`run_prepare`] — `system.run.prepare`.
+//! - [`which`] — `system.which`.
+//! - [`exec_approvals`] — `system.execApprovals.get` / `.set`.
+//! - [`browser_proxy`] — `browser.proxy`.
 
-use std::collections::{HashSet, VecDeque};
 use std::future::Future;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -28,8 +25,17 @@ use crate::browser::BrowserProxy;
 use crate::gateway::frames::InvokeRequest;
 use crate::gateway::invoke::{InvokeContext, InvokeHandler};
 use crate::policy::store::FileStatus;
-use crate::policy::{ExecPlan, PolicyEngine, PolicyError, RunDecision, RunIdentity};
+use crate::policy::{PolicyEngine, PolicyError, RunDecision};
 use crate::sandbox::{LaunchRequest, Launcher, RunOutcome, SandboxError};
+
+pub mod browser_proxy;
+pub mod exec_approvals;
+pub mod run_prepare;
+pub mod system_run;
+pub mod which;
+
+pub use system_run::{EVENT_OUTPUT_CHARS, denied_payload, finished_payload, launch_request};
+pub use which::{MAX_WHICH_BINS, system_which};
 
 pub use crate::gateway::invoke::InvokeError;
 
@@ -46,12 +52,6 @@ impl From<PolicyError> for InvokeError {
 
 /// Largest `paramsJSON` accepted (bigger → `INVALID_REQUEST`, the connection stays up).
 pub const MAX_PARAMS_BYTES: usize = 4 * 1024 * 1024;
-/// Largest number of names in one `system.which`.
-pub const MAX_WHICH_BINS: usize = 1024;
-/// `exec.finished.output` tail length (chars).
-pub const EVENT_OUTPUT_CHARS: usize = 20_000;
-/// How many `runId`s are remembered for the once-per-run guarantee.
-const RUN_ID_MEMORY: usize = 4096;
 /// PATH used when the node has none.
 pub use crate::util::DEFAULT_PATH;
 
@@ -134,6 +134,42 @@ impl LaunchBackend for Launcher {
     }
 }
 
+/// One invoke, decoded at the boundary: the command and its own params.
+#[derive(Debug)]
+pub enum Command {
+    SystemRun(system_run::SystemRun),
+    RunPrepare(run_prepare::RunPrepare),
+    Which(which::Which),
+    ExecApprovals(exec_approvals::ExecApprovals),
+    BrowserProxy(browser_proxy::BrowserProxyCall),
+}
+
+impl Command {
+    /// Decode `command` + `paramsJSON`; an unknown command (or `browser.proxy` while the browser
+    /// proxy is disabled) is `UNAVAILABLE` "command not supported".
+    pub fn from_invoke(
+        command: &str,
+        params_json: Option<&str>,
+        browser_enabled: bool,
+    ) -> Result<Self, InvokeError> {
+        Ok(match command {
+            "system.run" => Self::SystemRun(system_run::SystemRun::parse(params_json)?),
+            "system.run.prepare" => Self::RunPrepare(run_prepare::RunPrepare::parse(params_json)?),
+            "system.which" => Self::Which(which::Which::parse(params_json)?),
+            "system.execApprovals.get" => {
+                Self::ExecApprovals(exec_approvals::ExecApprovals::parse_get(params_json)?)
+            }
+            "system.execApprovals.set" => {
+                Self::ExecApprovals(exec_approvals::ExecApprovals::parse_set(params_json)?)
+            }
+            "browser.proxy" if browser_enabled => {
+                Self::BrowserProxy(browser_proxy::BrowserProxyCall::parse(params_json)?)
+            }
+            _ => return Err(InvokeError::unavailable("command not supported")),
+        })
+    }
+}
+
 /// The node's command set.
 #[derive(Debug)]
 pub struct NodeCommands<P: PolicyBackend = PolicyEngine, L: LaunchBackend = Launcher> {
@@ -141,30 +177,7 @@ pub struct NodeCommands<P: PolicyBackend = PolicyEngine, L: LaunchBackend = Laun
     launcher: Arc<L>,
     browser: Option<Arc<BrowserProxy>>,
     path_env: String,
-    runs: Mutex<RunIds>,
-}
-
-#[derive(Debug, Default)]
-struct RunIds {
-    order: VecDeque<String>,
-    set: HashSet<String>,
-}
-
-impl RunIds {
-    /// `true` the first time `id` is seen.
-    fn claim(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
-            return false;
-        }
-        if self.order.len() >= RUN_ID_MEMORY
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        self.order.push_back(id.to_string());
-        self.set.insert(id.to_string());
-        true
-    }
+    runs: Mutex<system_run::RunIds>,
 }
 
 impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
@@ -185,7 +198,7 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
             launcher,
             browser,
             path_env,
-            runs: Mutex::new(RunIds::default()),
+            runs: Mutex::new(system_run::RunIds::default()),
         }
     }
 
@@ -213,49 +226,17 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
         params_json: Option<&str>,
         ctx: &InvokeContext,
     ) -> Result<String, InvokeError> {
-        if command == "system.run" {
-            let p = decode_params(params_json, true)?;
-            return self.system_run(p, ctx).await;
-        }
-        self.dispatch_value(command, params_json)
-            .await
-            .map(|v| v.to_string())
+        let value = match Command::from_invoke(command, params_json, self.browser_enabled())? {
+            Command::SystemRun(c) => return c.apply(self, ctx).await,
+            Command::Which(c) => c.apply(&self.path_env)?,
+            Command::RunPrepare(c) => c.apply(self).await?,
+            Command::ExecApprovals(c) => c.apply(self).await?,
+            Command::BrowserProxy(c) => c.apply(self.browser.as_deref()).await?,
+        };
+        Ok(value.to_string())
     }
 
-    async fn dispatch_value(
-        &self,
-        command: &str,
-        params_json: Option<&str>,
-    ) -> Result<Value, InvokeError> {
-        match command {
-            "system.which" => {
-                let p = decode_params(params_json, true)?;
-                system_which(&p, &self.path_env)
-            }
-            "system.run.prepare" => {
-                let p = decode_params(params_json, true)?;
-                self.blocking(move |pol| pol.prepare(&p)).await
-            }
-            "system.execApprovals.get" => {
-                let p = decode_params(params_json, false)?;
-                self.blocking(move |pol| pol.approvals_get(&p)).await
-            }
-            "system.execApprovals.set" => {
-                let p = decode_params(params_json, true)?;
-                self.blocking(move |pol| pol.approvals_set(&p)).await
-            }
-            "browser.proxy" if self.browser_enabled() => {
-                let p = decode_params(params_json, false)?;
-                match &self.browser {
-                    Some(b) => b.handle(p).await,
-                    None => Err(InvokeError::unavailable("command not supported")),
-                }
-            }
-            _ => Err(InvokeError::unavailable("command not supported")),
-        }
-    }
-
-    async fn blocking<F>(&self, f: F) -> Result<Value, InvokeError>
+    pub(crate) async fn blocking<F>(&self, f: F) -> Result<Value, InvokeError>
     where
         F: FnOnce(&P) -> Result<Value, PolicyError> + Send + 'static,
     {
@@ -264,63 +245,6 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
             .await
             .map_err(|e| InvokeError::unavailable(format!("policy engine failed: {e}")))?
             .map_err(InvokeError::from)
-    }
-
-    fn claim_run(&self, run_id: &str) -> bool {
-        self.runs
-            .lock()
-            .map(|mut r| r.claim(run_id))
-            .unwrap_or(false)
-    }
-
-    async fn system_run(&self, params: Value, ctx: &InvokeContext) -> Result<String, InvokeError> {
-        let policy = self.policy.clone();
-        let t0 = std::time::Instant::now();
-        let decision = tokio::task::spawn_blocking(move || policy.evaluate_run(&params))
-            .await
-            .map_err(|e| InvokeError::unavailable(format!("policy engine failed: {e}")))?;
-        tracing::debug!(
-            "system.run policy decision in {} µs",
-            t0.elapsed().as_micros()
-        );
-        match decision {
-            RunDecision::Invalid { message, .. } => Err(InvokeError::invalid(message)),
-            RunDecision::Denied {
-                reason,
-                message,
-                run,
-            } => {
-                if !self.claim_run(&run.run_id) {
-                    return Err(duplicate_run(&run.run_id));
-                }
-                ctx.emit("exec.denied", &denied_payload(&run, &reason))
-                    .await;
-                Err(InvokeError::new("SYSTEM_RUN_DENIED", message))
-            }
-            RunDecision::Allowed { plan, run } => {
-                if !self.claim_run(&run.run_id) {
-                    return Err(duplicate_run(&run.run_id));
-                }
-                let req = launch_request(plan);
-                let t1 = std::time::Instant::now();
-                let launched = self.launcher.launch(req, ctx.cancel.clone()).await;
-                tracing::debug!("system.run launch in {} µs", t1.elapsed().as_micros());
-                match launched {
-                    Ok(outcome) => {
-                        ctx.emit("exec.finished", &finished_payload(&run, &outcome))
-                            .await;
-                        serde_json::to_string(&outcome).map_err(|e| {
-                            InvokeError::unavailable(format!("cannot encode the result: {e}"))
-                        })
-                    }
-                    Err(e) => {
-                        ctx.emit("exec.denied", &denied_payload(&run, "sandbox-unavailable"))
-                            .await;
-                        Err(InvokeError::unavailable(format!("SYSTEM_RUN_DENIED: {e}")))
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -356,23 +280,6 @@ impl<P: PolicyBackend, L: LaunchBackend> InvokeHandler for NodeCommands<P, L> {
     }
 }
 
-/// The sandbox launch for an allowed plan: the policy's decision, passed on unchanged.
-pub fn launch_request(plan: ExecPlan) -> LaunchRequest {
-    LaunchRequest {
-        argv: plan.argv,
-        cwd: plan.cwd,
-        env: plan.env,
-        timeout_ms: plan.timeout_ms,
-        agent_id: Some(plan.agent_id),
-    }
-}
-
-fn duplicate_run(run_id: &str) -> InvokeError {
-    InvokeError::invalid(format!(
-        "runId {run_id} was already used on this node; refusing to run it twice"
-    ))
-}
-
 /// Decode `paramsJSON`. `required`: absent → `INVALID_REQUEST: paramsJSON required`
 /// (otherwise absent means `{}`).
 pub fn decode_params(params_json: Option<&str>, required: bool) -> Result<Value, InvokeError> {
@@ -393,385 +300,5 @@ pub fn decode_params(params_json: Option<&str>, required: bool) -> Result<Value,
         .map_err(|e| InvokeError::invalid(format!("paramsJSON is not valid JSON: {e}")))
 }
 
-/// `system.which {bins}` → `{bins: {name: path}}`, only names found on `path_env`; names with a
-/// path separator or NUL are skipped.
-pub fn system_which(params: &Value, path_env: &str) -> Result<Value, InvokeError> {
-    let Some(bins) = params.get("bins").and_then(Value::as_array) else {
-        return Err(InvokeError::invalid(
-            "Error: INVALID_REQUEST: bins required",
-        ));
-    };
-    if bins.len() > MAX_WHICH_BINS {
-        return Err(InvokeError::invalid(format!(
-            "too many bins ({}); at most {MAX_WHICH_BINS} per call",
-            bins.len()
-        )));
-    }
-    let dirs: Vec<&str> = path_env.split(':').filter(|d| !d.is_empty()).collect();
-    let mut found = serde_json::Map::new();
-    for b in bins {
-        let Some(name) = b.as_str().map(str::trim) else {
-            continue;
-        };
-        if name.is_empty()
-            || name.contains('/')
-            || name.contains('\\')
-            || name.contains('\0')
-            || found.contains_key(name)
-        {
-            continue;
-        }
-        for d in &dirs {
-            let candidate = Path::new(d).join(name);
-            if is_executable_file(&candidate) {
-                found.insert(
-                    name.to_string(),
-                    Value::String(candidate.to_string_lossy().into_owned()),
-                );
-                break;
-            }
-        }
-    }
-    Ok(json!({ "bins": found }))
-}
-
-fn is_executable_file(p: &Path) -> bool {
-    match std::fs::metadata(p) {
-        Ok(m) if m.is_file() => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                m.permissions().mode() & 0o111 != 0
-            }
-            #[cfg(not(unix))]
-            {
-                true
-            }
-        }
-        _ => false,
-    }
-}
-
-/// `exec.denied` payload.
-pub fn denied_payload(run: &RunIdentity, reason: &str) -> Value {
-    let mut v = json!({
-        "sessionKey": run.session_key,
-        "runId": run.run_id,
-        "host": "node",
-        "command": run.command_text,
-        "reason": reason,
-        "suppressNotifyOnExit": run.suppress_notify_on_exit.unwrap_or(false),
-    });
-    if let (Some(w), Some(o)) = (run.wake_on_exit, v.as_object_mut()) {
-        o.insert("wakeOnExit".into(), Value::Bool(w));
-    }
-    v
-}
-
-/// `exec.finished` payload: `output` = non-empty stdout, stderr, error joined by `\n`, trimmed,
-/// tail-truncated to 20 000 chars with a `... (truncated) ` prefix.
-pub fn finished_payload(run: &RunIdentity, out: &RunOutcome) -> Value {
-    let parts: Vec<&str> = [
-        out.stdout.as_str(),
-        out.stderr.as_str(),
-        out.error.as_deref().unwrap_or(""),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .collect();
-    let joined = parts.join("\n");
-    let trimmed = joined.trim();
-    let count = trimmed.chars().count();
-    let output = if count > EVENT_OUTPUT_CHARS {
-        let tail: String = trimmed.chars().skip(count - EVENT_OUTPUT_CHARS).collect();
-        format!("... (truncated) {tail}")
-    } else {
-        trimmed.to_string()
-    };
-    let mut v = json!({
-        "sessionKey": run.session_key,
-        "runId": run.run_id,
-        "host": "node",
-        "command": run.command_text,
-        "timedOut": out.timed_out,
-        "success": out.success,
-        "output": output,
-        "suppressNotifyOnExit": run.suppress_notify_on_exit.unwrap_or(false),
-    });
-    if let Some(o) = v.as_object_mut() {
-        if let Some(code) = out.exit_code {
-            o.insert("exitCode".into(), json!(code));
-        }
-        if let Some(w) = run.wake_on_exit {
-            o.insert("wakeOnExit".into(), Value::Bool(w));
-        }
-    }
-    v
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::ExecPlan;
-
-    fn ident(run_id: &str) -> RunIdentity {
-        RunIdentity {
-            session_key: "node".into(),
-            run_id: run_id.into(),
-            command_text: "echo hi".into(),
-            suppress_notify_on_exit: None,
-            wake_on_exit: None,
-        }
-    }
-
-    struct FakePolicy(RunDecision);
-    impl PolicyBackend for FakePolicy {
-        fn evaluate_run(&self, _: &Value) -> RunDecision {
-            self.0.clone()
-        }
-        fn prepare(&self, p: &Value) -> Result<Value, PolicyError> {
-            Ok(json!({"plan": {"argv": p["command"]}}))
-        }
-        fn approvals_get(&self, _: &Value) -> Result<Value, PolicyError> {
-            Err(PolicyError {
-                code: "TIMEOUT",
-                message: "timed out".into(),
-                details: None,
-            })
-        }
-        fn approvals_set(&self, _: &Value) -> Result<Value, PolicyError> {
-            Ok(json!({}))
-        }
-    }
-
-    struct FakeLauncher(Result<RunOutcome, String>);
-    impl LaunchBackend for FakeLauncher {
-        async fn launch(
-            &self,
-            _req: LaunchRequest,
-            _cancel: CancellationToken,
-        ) -> Result<RunOutcome, SandboxError> {
-            self.0.clone().map_err(SandboxError::Unavailable)
-        }
-    }
-
-    fn outcome() -> RunOutcome {
-        RunOutcome {
-            exit_code: Some(0),
-            timed_out: false,
-            success: true,
-            stdout: "hi\n".into(),
-            stderr: String::new(),
-            error: None,
-        }
-    }
-
-    fn allowed(run_id: &str) -> RunDecision {
-        RunDecision::Allowed {
-            plan: ExecPlan {
-                argv: vec!["echo".into(), "hi".into()],
-                cwd: None,
-                env: vec![],
-                timeout_ms: None,
-                agent_id: "main".into(),
-            },
-            run: ident(run_id),
-        }
-    }
-
-    fn cmds(
-        d: RunDecision,
-        l: Result<RunOutcome, String>,
-    ) -> NodeCommands<FakePolicy, FakeLauncher> {
-        NodeCommands::new(
-            Arc::new(FakePolicy(d)),
-            Arc::new(FakeLauncher(l)),
-            None,
-            "/usr/bin:/bin".into(),
-        )
-    }
-
-    #[tokio::test]
-    async fn spec_6_2_exec_finished_is_emitted_once_before_the_result() {
-        let c = cmds(allowed("r1"), Ok(outcome()));
-        let (ctx, mut rx) = InvokeContext::detached(CancellationToken::new());
-        let v = c
-            .dispatch("system.run", Some(r#"{"command":["echo","hi"]}"#), &ctx)
-            .await
-            .unwrap();
-        assert_eq!(
-            v,
-            json!({"exitCode":0,"timedOut":false,"success":true,"stdout":"hi\n","stderr":"","error":null})
-        );
-        let (ev, payload) = rx.try_recv().unwrap();
-        assert_eq!(ev, "exec.finished");
-        let p: Value = serde_json::from_str(&payload).unwrap();
-        assert_eq!(p["output"], "hi");
-        assert_eq!(p["runId"], "r1");
-        assert_eq!(p["host"], "node");
-        assert_eq!(p["exitCode"], 0);
-        assert!(rx.try_recv().is_err());
-        // spec complaint #10: a replayed runId neither runs nor emits again
-        let e = c
-            .dispatch("system.run", Some(r#"{"command":["echo","hi"]}"#), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, "INVALID_REQUEST");
-        assert!(rx.try_recv().is_err());
-    }
-
-    #[tokio::test]
-    async fn system_run_payload_keeps_the_official_key_order() {
-        let c = cmds(allowed("r-order"), Ok(outcome()));
-        let (ctx, _rx) = InvokeContext::detached(CancellationToken::new());
-        let text = c
-            .dispatch_json("system.run", Some(r#"{"command":["echo","hi"]}"#), &ctx)
-            .await
-            .unwrap();
-        assert_eq!(
-            text,
-            r#"{"exitCode":0,"timedOut":false,"success":true,"stdout":"hi\n","stderr":"","error":null}"#
-        );
-    }
-
-    #[tokio::test]
-    async fn denial_emits_exec_denied_and_system_run_denied_code() {
-        let c = cmds(
-            RunDecision::Denied {
-                reason: "allowlist-miss".into(),
-                message: "SYSTEM_RUN_DENIED: allowlist miss".into(),
-                run: ident("r2"),
-            },
-            Ok(outcome()),
-        );
-        let (ctx, mut rx) = InvokeContext::detached(CancellationToken::new());
-        let e = c
-            .dispatch("system.run", Some(r#"{"command":["x"]}"#), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, "SYSTEM_RUN_DENIED");
-        assert_eq!(e.message, "SYSTEM_RUN_DENIED: allowlist miss");
-        let (ev, payload) = rx.try_recv().unwrap();
-        assert_eq!(ev, "exec.denied");
-        assert!(payload.contains("\"reason\":\"allowlist-miss\""));
-    }
-
-    #[tokio::test]
-    async fn invalid_request_has_no_event_and_launcher_error_is_denial_like() {
-        let c = cmds(
-            RunDecision::Invalid {
-                message: "command required".into(),
-                details: None,
-            },
-            Ok(outcome()),
-        );
-        let (ctx, mut rx) = InvokeContext::detached(CancellationToken::new());
-        let e = c
-            .dispatch("system.run", Some(r#"{"command":[]}"#), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            (e.code.as_str(), e.message.as_str()),
-            ("INVALID_REQUEST", "command required")
-        );
-        assert!(rx.try_recv().is_err());
-
-        let c = cmds(allowed("r3"), Err("no landlock".into()));
-        let e = c
-            .dispatch("system.run", Some(r#"{"command":["echo"]}"#), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, "UNAVAILABLE");
-        assert!(e.message.contains("no landlock"));
-        let (ev, payload) = rx.try_recv().unwrap();
-        assert_eq!(ev, "exec.denied");
-        assert!(payload.contains("sandbox-unavailable"));
-    }
-
-    #[tokio::test]
-    async fn params_decoding_errors_and_unknown_commands() {
-        let c = cmds(allowed("r"), Ok(outcome()));
-        let (ctx, _rx) = InvokeContext::detached(CancellationToken::new());
-        let e = c.dispatch("system.which", None, &ctx).await.unwrap_err();
-        assert_eq!(e.message, "INVALID_REQUEST: paramsJSON required");
-        let e = c
-            .dispatch("system.which", Some("{bad"), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, "INVALID_REQUEST");
-        let big = format!("{{\"bins\":[\"{}\"]}}", "a".repeat(MAX_PARAMS_BYTES));
-        let e = c
-            .dispatch("system.which", Some(&big), &ctx)
-            .await
-            .unwrap_err();
-        assert!(e.message.contains("at most"), "{}", e.message);
-        let e = c
-            .dispatch("system.notify", Some("{}"), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            (e.code.as_str(), e.message.as_str()),
-            ("UNAVAILABLE", "command not supported")
-        );
-        // browser.proxy is not served (nor advertised) without an enabled proxy
-        let e = c
-            .dispatch("browser.proxy", Some("{}"), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.message, "command not supported");
-        assert!(!c.commands().contains(&"browser.proxy".to_string()));
-        assert_eq!(c.caps(), vec!["system".to_string()]);
-        // policy errors keep their code
-        let e = c
-            .dispatch("system.execApprovals.get", None, &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, "TIMEOUT");
-        let v = c
-            .dispatch("system.run.prepare", Some(r#"{"command":["a"]}"#), &ctx)
-            .await
-            .unwrap();
-        assert_eq!(v["plan"]["argv"], json!(["a"]));
-    }
-
-    #[test]
-    fn which_finds_executables_and_skips_paths_and_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("tool");
-        std::fs::write(&exe, "#!/bin/sh\n").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(dir.path().join("data"), "").unwrap();
-        let path = format!("{}:/bin", dir.path().display());
-        let v = system_which(
-            &json!({"bins":["tool","data","/bin/sh","nope-xyz"," tool ","a\u{0}b",5]}),
-            &path,
-        )
-        .unwrap();
-        assert_eq!(v, json!({"bins":{"tool": exe.to_string_lossy()}}));
-        let e = system_which(&json!({}), &path).unwrap_err();
-        assert_eq!(e.message, "Error: INVALID_REQUEST: bins required");
-        assert!(system_which(&json!({"bins":"sh"}), &path).is_err());
-    }
-
-    #[test]
-    fn finished_output_is_joined_trimmed_and_tail_truncated() {
-        let mut o = outcome();
-        o.stdout = "out\n".into();
-        o.stderr = "err\n".into();
-        o.exit_code = None;
-        let p = finished_payload(&ident("r"), &o);
-        assert_eq!(p["output"], "out\n\nerr");
-        assert!(p.get("exitCode").is_none());
-        o.stdout = "x".repeat(30_000) + "END";
-        o.stderr = String::new();
-        let p = finished_payload(&ident("r"), &o);
-        let s = p["output"].as_str().unwrap();
-        assert!(s.starts_with("... (truncated) "));
-        assert!(s.ends_with("END"));
-        assert_eq!(
-            s.chars().count(),
-            EVENT_OUTPUT_CHARS + "... (truncated) ".len()
-        );
-    }
-}
+mod tests;
