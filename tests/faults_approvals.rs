@@ -464,7 +464,7 @@ fn ea_16_2_concurrent_sets_same_base_hash_threads_exactly_one_wins() {
                 barrier.wait();
                 match engine.approvals_set(&json!({"file": submission(i), "baseHash": base})) {
                     Ok(_) => (i, true, String::new(), String::new()),
-                    Err(e) => (i, false, e.code.to_string(), e.message),
+                    Err(e) => (i, false, e.kind.wire_code().to_string(), e.message),
                 }
             })
         })

@@ -64,7 +64,7 @@ impl PolicyBackend for FakePolicy {
         };
         if argv[0] == "denied" {
             return RunDecision::Denied {
-                reason: "allowlist-miss".into(),
+                reason: openclaw_node::policy::DenyReason::AllowlistMiss,
                 message: "SYSTEM_RUN_DENIED: allowlist miss".into(),
                 run,
             };
@@ -88,7 +88,7 @@ impl PolicyBackend for FakePolicy {
     }
     fn approvals_set(&self, _: &Value) -> Result<Value, PolicyError> {
         Err(PolicyError {
-            code: "INVALID_REQUEST",
+            kind: openclaw_node::policy::ErrorKind::InvalidRequest,
             message: "exec approvals changed; reload and retry".into(),
             details: None,
         })

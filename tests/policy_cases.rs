@@ -216,8 +216,12 @@ fn case_020_invalid_file_fails_closed() {
         openclaw_node::policy::RunDecision::Denied {
             reason, message, ..
         } => {
-            assert_eq!(reason, "security=deny");
-            assert_eq!(message, "SYSTEM_RUN_DISABLED: security=deny");
+            assert_eq!(reason.as_str(), "security=deny");
+            // The engine says why it fails closed (which file, what is wrong).
+            assert!(
+                message.starts_with("SYSTEM_RUN_DISABLED: security=deny (failing closed: "),
+                "{message}"
+            );
         }
         other => panic!("expected OFF, got {other:?}"),
     }

@@ -93,7 +93,7 @@ fn case_138_stale_base_hash_rejected_file_untouched() {
     let err = eng
         .approvals_set(&json!({"file": {"version": 1}, "baseHash": EMPTY_HASH}))
         .unwrap_err();
-    assert_eq!(err.code, "INVALID_REQUEST");
+    assert_eq!(err.kind.wire_code(), "INVALID_REQUEST");
     assert_eq!(err.message, "exec approvals changed; reload and retry");
     assert_eq!(std::fs::read(&e.path).unwrap(), before);
 }
@@ -283,7 +283,7 @@ fn store_padded_enum_on_disk_fails_closed() {
     std::fs::write(&e.path, raw).unwrap();
     let eng = engine(&e);
     match eng.evaluate_run(&json!({"command": ["/usr/bin/true"]})) {
-        RunDecision::Denied { reason, .. } => assert_eq!(reason, "security=deny"),
+        RunDecision::Denied { reason, .. } => assert_eq!(reason.as_str(), "security=deny"),
         other => panic!("{other:?}"),
     }
     let snap = Store::new(e.path.clone()).read_snapshot().unwrap();
@@ -310,7 +310,7 @@ fn store_invalid_content_fails_closed_and_is_never_rewritten() {
         "user content kept"
     );
     match eng.evaluate_run(&json!({"command": ["/usr/bin/true"]})) {
-        RunDecision::Denied { reason, .. } => assert_eq!(reason, "security=deny"),
+        RunDecision::Denied { reason, .. } => assert_eq!(reason.as_str(), "security=deny"),
         other => panic!("{other:?}"),
     }
     let snap = Store::new(e.path.clone()).read_snapshot().unwrap();
@@ -463,7 +463,7 @@ fn engine_screen_recording_and_identity() {
             message,
             run,
         } => {
-            assert_eq!(reason, "permission:screenRecording");
+            assert_eq!(reason.as_str(), "permission:screenRecording");
             assert_eq!(message, "PERMISSION_MISSING: screenRecording");
             assert_eq!(run.session_key, "s1");
             assert_eq!(run.run_id, "r1");

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let (file, base) = match decode_approvals_set(&params) {
         Ok(x) => x,
         Err(e) => {
-            assert_eq!(e.code, "INVALID_REQUEST");
+            assert_eq!(e.kind.wire_code(), "INVALID_REQUEST");
             assert!(!e.message.is_empty());
             return;
         }

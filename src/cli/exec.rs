@@ -10,12 +10,13 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Args;
-use serde_json::{Value, json};
+
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::node_host::NodeHostConfig;
 use crate::cli::{EXIT_CONFIG, EXIT_USAGE};
 use crate::config::state_dir;
+use crate::policy::plan::RunRequest;
 use crate::policy::{PolicyEngine, PolicyPaths, RunDecision};
 use crate::sandbox::{Launcher, Profile, RunOutcome};
 
@@ -50,31 +51,28 @@ pub struct ExecArgs {
 }
 
 /// The `system.run` params the Gateway would send for these arguments.
-pub fn build_params(args: &ExecArgs) -> Result<Value, String> {
-    let (command, raw) = match (&args.shell, args.argv.is_empty()) {
-        (Some(payload), _) => (
-            vec!["/bin/sh".to_string(), "-lc".to_string(), payload.clone()],
-            Some(payload.clone()),
-        ),
-        (None, false) => (args.argv.clone(), None),
+/// The typed request for the command line's arguments (no wire JSON in between).
+pub fn build_request(args: &ExecArgs) -> Result<RunRequest, String> {
+    let mut req = match (&args.shell, args.argv.is_empty()) {
+        (Some(payload), _) => RunRequest::shell(payload),
+        (None, false) => RunRequest::argv(&args.argv),
         (None, true) => {
             return Err("nothing to run: give --shell 'PAYLOAD' or -- ARGV...".into());
         }
     };
-    let mut params = json!({ "command": command });
-    if let Some(raw) = raw {
-        params["rawCommand"] = json!(raw);
-    }
-    if let Some(cwd) = &args.cwd {
-        params["cwd"] = json!(cwd);
-    }
+    req.cwd = args
+        .cwd
+        .as_ref()
+        .map(|p| p.to_string_lossy().trim().to_string())
+        .filter(|c| !c.is_empty());
     if let Some(t) = args.timeout_ms {
-        params["timeoutMs"] = json!(t);
+        if t == 0 {
+            return Err("--timeout-ms must be a positive number of milliseconds".into());
+        }
+        req.timeout_ms = Some(t);
     }
-    if let Some(a) = &args.agent {
-        params["agentId"] = json!(a);
-    }
-    Ok(params)
+    req.agent_id = args.agent.clone();
+    Ok(req)
 }
 
 /// The process exit status for a finished run.
@@ -95,7 +93,7 @@ pub fn exit_status(o: &RunOutcome) -> u8 {
 }
 
 pub fn run(args: ExecArgs) -> u8 {
-    let params = match build_params(&args) {
+    let request = match build_request(&args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("openclaw-node exec: {e}");
@@ -139,7 +137,7 @@ pub fn run(args: ExecArgs) -> u8 {
     let node_path = std::env::var("PATH")
         .ok()
         .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        .unwrap_or_else(|| crate::util::DEFAULT_PATH.into());
     let engine = PolicyEngine::new(
         PolicyPaths {
             approvals: state.join("exec-approvals.json"),
@@ -147,7 +145,7 @@ pub fn run(args: ExecArgs) -> u8 {
         },
         node_path,
     );
-    let plan = match engine.evaluate_run(&params) {
+    let plan = match engine.evaluate(&request) {
         RunDecision::Invalid { message, .. } => {
             eprintln!("openclaw-node exec: invalid request: {message}");
             return EXIT_USAGE;
@@ -226,17 +224,15 @@ mod tests {
 
     #[test]
     fn shell_payload_is_wrapped_like_the_gateway_does() {
-        let p = build_params(&parse(&["--shell", "ls | wc -l", "--agent", "ops"])).unwrap();
-        assert_eq!(
-            p,
-            json!({"command": ["/bin/sh", "-lc", "ls | wc -l"], "rawCommand": "ls | wc -l",
-                   "agentId": "ops"})
-        );
+        let r = build_request(&parse(&["--shell", "ls | wc -l", "--agent", "ops"])).unwrap();
+        let mut want = RunRequest::shell("ls | wc -l");
+        want.agent_id = Some("ops".into());
+        assert_eq!(r, want);
     }
 
     #[test]
     fn argv_form_with_cwd_and_timeout() {
-        let p = build_params(&parse(&[
+        let r = build_request(&parse(&[
             "--cwd",
             "/srv",
             "--timeout-ms",
@@ -246,15 +242,16 @@ mod tests {
             "-l",
         ]))
         .unwrap();
-        assert_eq!(
-            p,
-            json!({"command": ["ls", "-l"], "cwd": "/srv", "timeoutMs": 500})
-        );
+        let mut want = RunRequest::argv(&["ls", "-l"]);
+        want.cwd = Some("/srv".into());
+        want.timeout_ms = Some(500);
+        assert_eq!(r, want);
+        assert!(build_request(&parse(&["--timeout-ms", "0", "--", "ls"])).is_err());
     }
 
     #[test]
     fn nothing_to_run_is_a_usage_error() {
-        assert!(build_params(&parse(&[])).is_err());
+        assert!(build_request(&parse(&[])).is_err());
     }
 
     #[test]

@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 use crate::browser::BrowserProxy;
 use crate::gateway::frames::InvokeRequest;
 use crate::gateway::invoke::{InvokeContext, InvokeHandler};
-use crate::policy::store::FileStatus;
 use crate::policy::{PolicyEngine, PolicyError, RunDecision};
 use crate::sandbox::{LaunchRequest, Launcher, RunOutcome, SandboxError};
 
@@ -43,7 +42,7 @@ pub use crate::gateway::invoke::InvokeError;
 impl From<PolicyError> for InvokeError {
     fn from(e: PolicyError) -> Self {
         Self {
-            code: e.code.to_string(),
+            code: e.kind.wire_code().to_string(),
             message: e.message,
             details: e.details,
         }
@@ -66,18 +65,7 @@ pub trait PolicyBackend: Send + Sync + 'static {
 
 impl PolicyBackend for PolicyEngine {
     fn evaluate_run(&self, params: &Value) -> RunDecision {
-        match PolicyEngine::evaluate_run(self, params) {
-            RunDecision::Denied {
-                reason,
-                message,
-                run,
-            } => RunDecision::Denied {
-                message: explain_fail_closed(self, &reason, message),
-                reason,
-                run,
-            },
-            other => other,
-        }
+        PolicyEngine::evaluate_run(self, params)
     }
     fn prepare(&self, params: &Value) -> Result<Value, PolicyError> {
         PolicyEngine::prepare(self, params)
@@ -88,31 +76,6 @@ impl PolicyBackend for PolicyEngine {
     fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError> {
         PolicyEngine::approvals_set(self, params)
     }
-}
-
-/// A denial caused by an unusable approvals file (unreadable, not a file, invalid content) or by
-/// an allow-always decision that could not be written says so: the operator sees which file and
-/// what is wrong with it, not only `security=deny`.
-fn explain_fail_closed(engine: &PolicyEngine, reason: &str, message: String) -> String {
-    let path = engine.store().path().display().to_string();
-    if reason == "approval-state-write-failed" {
-        return format!(
-            "{message} (could not write exec approvals {path}: full disk, read-only or \
-             unwritable directory; the node log has the exact error)"
-        );
-    }
-    let FileStatus::Invalid(problem) = &engine.compiled().status else {
-        return message;
-    };
-    let problem = if problem.contains(&path) {
-        problem.clone()
-    } else {
-        format!("exec approvals {path} is invalid: {problem}")
-    };
-    format!(
-        "{message} (failing closed: {problem}; fix the file or replace it with \
-         system.execApprovals.set)"
-    )
 }
 
 /// The launcher side (implemented by [`Launcher`]; injectable for tests).

@@ -98,7 +98,7 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
                 if !self.claim_run(&run.run_id) {
                     return Err(duplicate_run(&run.run_id));
                 }
-                ctx.emit("exec.denied", &denied_payload(&run, &reason))
+                ctx.emit("exec.denied", &denied_payload(&run, reason.as_str()))
                     .await;
                 Err(InvokeError::new("SYSTEM_RUN_DENIED", message))
             }

@@ -26,7 +26,7 @@ impl PolicyBackend for FakePolicy {
     }
     fn approvals_get(&self, _: &Value) -> Result<Value, PolicyError> {
         Err(PolicyError {
-            code: "TIMEOUT",
+            kind: crate::policy::ErrorKind::Timeout,
             message: "timed out".into(),
             details: None,
         })
@@ -127,7 +127,7 @@ async fn system_run_payload_keeps_the_official_key_order() {
 async fn denial_emits_exec_denied_and_system_run_denied_code() {
     let c = cmds(
         RunDecision::Denied {
-            reason: "allowlist-miss".into(),
+            reason: crate::policy::DenyReason::AllowlistMiss,
             message: "SYSTEM_RUN_DENIED: allowlist miss".into(),
             run: ident("r2"),
         },

@@ -31,6 +31,7 @@ pub mod explain;
 pub mod fsview;
 pub mod inline_eval;
 pub mod matcher;
+pub mod persist;
 pub mod plan;
 pub mod resolve;
 pub mod safe_bins;
@@ -42,42 +43,43 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Value, json};
 
-use crate::util::now_ms;
 use compiled::CompiledPolicy;
 use decide::{Context, Decision, Outcome, SkillTrust};
 use fsview::{FsView, RealFs};
 use resolve::Requested;
 use safe_bins::SafeBinConfig;
-use store::{AllowlistEntry, ApprovalsFile, FileStatus, Store};
+use store::{ApprovalsFile, FileStatus, Store};
 use types::{Ask, Security};
+pub use types::{DenyReason, ErrorKind};
 
-/// An error the engine reports for a node command; `code` is the wire error code
-/// (`INVALID_REQUEST`, `UNAVAILABLE`, `TIMEOUT`).
+/// An error the engine reports for a node command (the commands layer maps `kind` to the wire
+/// error code).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("{}: {message}", kind.wire_code())]
 pub struct PolicyError {
-    pub code: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
+    /// Structure the caller may pass on (e.g. the rawCommand mismatch details).
     pub details: Option<Value>,
 }
 
 impl PolicyError {
-    fn invalid(message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            code: "INVALID_REQUEST",
+            kind,
             message: message.into(),
             details: None,
         }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, message)
     }
 }
 
 impl From<store::StoreError> for PolicyError {
     fn from(e: store::StoreError) -> Self {
-        Self {
-            code: e.code(),
-            message: e.to_string(),
-            details: None,
-        }
+        Self::new(e.kind(), e.to_string())
     }
 }
 
@@ -124,9 +126,11 @@ pub enum RunDecision {
         message: String,
         details: Option<Value>,
     },
-    /// Refused: emit `exec.denied {reason}` and reply `UNAVAILABLE` with `message`.
+    /// Refused: emit `exec.denied {reason}` and reply `SYSTEM_RUN_DENIED` with `message`
+    /// (which says, for a file that fails closed or a grant that could not be written, which
+    /// file and what is wrong).
     Denied {
-        reason: String,
+        reason: DenyReason,
         message: String,
         run: RunIdentity,
     },
@@ -352,18 +356,27 @@ impl PolicyEngine {
         decide::decide(&compiled, req, &ctx, self.fs.as_ref())
     }
 
-    /// Full `system.run` pipeline up to (not including) the spawn: decode params, analyse,
-    /// decide, persist allow-always patterns.
+    /// `system.run` params → [`RunDecision`]: decode once, then [`Self::evaluate`].
     pub fn evaluate_run(&self, params: &Value) -> RunDecision {
-        let req = match plan::decode(params) {
-            Ok(r) => r,
-            Err(message) => {
-                return RunDecision::Invalid {
-                    message,
-                    details: None,
-                };
-            }
-        };
+        match plan::decode(params) {
+            Ok(req) => self.evaluate(&req),
+            Err(message) => RunDecision::Invalid {
+                message,
+                details: None,
+            },
+        }
+    }
+
+    /// The full `system.run` pipeline up to (not including) the spawn for a decoded request:
+    /// analyse, decide, persist allow-always grants. The verdict is typed; the explanation
+    /// ([`Self::decide_request`]'s [`Decision`]) stays apart.
+    pub fn evaluate(&self, req: &plan::RunRequest) -> RunDecision {
+        if let Err(message) = req.validate() {
+            return RunDecision::Invalid {
+                message,
+                details: None,
+            };
+        }
         let run = RunIdentity {
             session_key: req.session_key.clone().unwrap_or_else(|| "node".into()),
             run_id: req
@@ -374,7 +387,7 @@ impl PolicyEngine {
             suppress_notify_on_exit: req.suppress_notify_on_exit,
             wake_on_exit: req.wake_on_exit,
         };
-        let d = self.decide_request(&req);
+        let d = self.decide_request(req);
         match d.outcome {
             Outcome::Invalid => {
                 return RunDecision::Invalid {
@@ -384,18 +397,26 @@ impl PolicyEngine {
             }
             Outcome::Allow => {}
             _ => {
+                let reason = DenyReason::parse(&d.reason).unwrap_or_else(|| {
+                    tracing::error!(reason = %d.reason, "unknown deny reason; reporting approval-required");
+                    DenyReason::ApprovalRequired
+                });
                 return RunDecision::Denied {
-                    reason: d.reason,
-                    message: d.message,
+                    message: self.explain_fail_closed(reason, d.message),
+                    reason,
                     run,
                 };
             }
         }
-        if let Err(e) = self.apply_side_effects(&d) {
+        if let Err(e) = persist::apply(&self.store, &d) {
             tracing::warn!(error = %e, "could not persist allow-always patterns");
+            let reason = DenyReason::ApprovalStateWriteFailed;
             return RunDecision::Denied {
-                reason: "approval-state-write-failed".into(),
-                message: "SYSTEM_RUN_DENIED: approval state could not be persisted".into(),
+                message: self.explain_fail_closed(
+                    reason,
+                    "SYSTEM_RUN_DENIED: approval state could not be persisted".into(),
+                ),
+                reason,
                 run,
             };
         }
@@ -411,72 +432,29 @@ impl PolicyEngine {
         }
     }
 
-    /// Persist allow-always patterns (fatal on failure) and record allowlist use (best effort).
-    fn apply_side_effects(&self, d: &Decision) -> Result<(), store::StoreError> {
-        if !d.persist_grants.is_empty() {
-            let agent = d.agent_id.clone();
-            let grants = d.persist_grants.clone();
-            let marker = d.persist_marker.clone();
-            self.store.update(|snap| {
-                let mut file = snap.file.clone();
-                let now = now_ms();
-                let entry = file.agents.entry(agent.clone()).or_default();
-                let list = entry.allowlist.get_or_insert_with(Vec::new);
-                // A bare-path grant stored by an earlier version for the same executable matches
-                // nothing any more: replaced by the cwd-bound grant (2026.9.6 does the same).
-                list.retain(|e| {
-                    !(e.source.as_deref() == Some("allow-always")
-                        && e.arg_pattern.is_none()
-                        && grants.iter().any(|g| g.pattern == e.pattern.trim()))
-                });
-                let mut add = |pattern: &str, arg: Option<&str>| {
-                    if let Some(e) = list.iter_mut().find(|e| {
-                        e.pattern.trim() == pattern
-                            && e.arg_pattern.as_deref().map(str::trim) == arg
-                    }) {
-                        e.last_used_at = Some(json!(now));
-                        e.source = Some("allow-always".into());
-                    } else {
-                        let mut e = AllowlistEntry::new(pattern);
-                        e.arg_pattern = arg.map(str::to_string);
-                        e.last_used_at = Some(json!(now));
-                        e.source = Some("allow-always".into());
-                        list.push(e);
-                    }
-                };
-                for g in &grants {
-                    add(&g.pattern, Some(&g.arg_pattern));
-                }
-                if let Some(m) = &marker {
-                    add(m, None);
-                }
-                Ok(Some(file))
-            })?;
+    /// A denial caused by an unusable approvals file (unreadable, not a file, invalid content)
+    /// or by an allow-always grant that could not be written says so: the operator sees which
+    /// file and what is wrong with it, not only `security=deny`.
+    fn explain_fail_closed(&self, reason: DenyReason, message: String) -> String {
+        let path = self.store.path().display().to_string();
+        if reason == DenyReason::ApprovalStateWriteFailed {
+            return format!(
+                "{message} (could not write exec approvals {path}: full disk, read-only or \
+                 unwritable directory; the node log has the exact error)"
+            );
         }
-        if !d.matched_entries.is_empty() {
-            let matched = d.matched_entries.clone();
-            let res = self.store.update(|snap| {
-                let mut file = snap.file.clone();
-                let now = now_ms();
-                for m in &matched {
-                    if let Some(e) = file
-                        .agents
-                        .get_mut(&m.agent)
-                        .and_then(|a| a.allowlist.as_mut())
-                        .and_then(|l| l.get_mut(m.index))
-                    {
-                        e.last_used_at = Some(json!(now));
-                        e.last_used_command = Some(m.command.clone());
-                        e.last_resolved_path = m.resolved_path.clone();
-                    }
-                }
-                Ok(Some(file))
-            });
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "could not record allowlist use");
-            }
-        }
-        Ok(())
+        let FileStatus::Invalid(problem) = &self.compiled().status else {
+            return message;
+        };
+        let problem = if problem.contains(&path) {
+            problem.clone()
+        } else {
+            format!("exec approvals {path} is invalid: {problem}")
+        };
+        format!(
+            "{message} (failing closed: {problem}; fix the file or replace it with \
+             system.execApprovals.set)"
+        )
     }
 
     /// `system.run.prepare`: returns `{plan: {...}}`.

@@ -52,6 +52,40 @@ impl RunRequest {
         }
     }
 
+    /// The checks every request passes, however it was built (wire params or the command line):
+    /// a command, within [`MAX_COMMAND_BYTES`], no NUL byte anywhere the kernel would cut it.
+    /// `Err(message)` is an `INVALID_REQUEST`.
+    pub fn validate(&self) -> Result<(), String> {
+        let raw = self.raw_command.as_ref();
+        if self.argv.is_empty() {
+            if raw.is_some_and(|r| !r.trim().is_empty()) {
+                return Err("rawCommand requires params.command".into());
+            }
+            return Err("command required".into());
+        }
+        let total: usize =
+            self.argv.iter().map(String::len).sum::<usize>() + raw.map_or(0, String::len);
+        if total > MAX_COMMAND_BYTES {
+            return Err(format!(
+                "command too large ({total} bytes; the limit is {MAX_COMMAND_BYTES})"
+            ));
+        }
+        if self.argv.iter().any(|a| a.contains('\0')) || raw.is_some_and(|r| r.contains('\0')) {
+            return Err("command contains NUL bytes".into());
+        }
+        if self
+            .env
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err("env contains NUL bytes".into());
+        }
+        if self.cwd.as_ref().is_some_and(|c| c.contains('\0')) {
+            return Err("cwd contains NUL bytes".into());
+        }
+        Ok(())
+    }
+
     /// Is an explicit approval being consumed?
     pub fn approval_requested(&self) -> bool {
         self.approved || self.approval_decision.is_some()
@@ -116,24 +150,6 @@ pub fn decode(params: &Value) -> Result<RunRequest, String> {
             .collect(),
         _ => Vec::new(),
     };
-    if argv.is_empty() {
-        if raw_command.as_deref().is_some_and(|r| !r.trim().is_empty()) {
-            return Err("rawCommand requires params.command".into());
-        }
-        return Err("command required".into());
-    }
-    let total: usize =
-        argv.iter().map(String::len).sum::<usize>() + raw_command.as_ref().map_or(0, String::len);
-    if total > MAX_COMMAND_BYTES {
-        return Err(format!(
-            "command too large ({total} bytes; the limit is {MAX_COMMAND_BYTES})"
-        ));
-    }
-    if argv.iter().any(|a| a.contains('\0'))
-        || raw_command.as_ref().is_some_and(|r| r.contains('\0'))
-    {
-        return Err("command contains NUL bytes".into());
-    }
     let mut env = BTreeMap::new();
     match obj.get("env") {
         None | Some(Value::Null) => {}
@@ -141,9 +157,6 @@ pub fn decode(params: &Value) -> Result<RunRequest, String> {
             for (k, v) in o {
                 match v {
                     Value::String(s) => {
-                        if k.contains('\0') || s.contains('\0') {
-                            return Err("env contains NUL bytes".into());
-                        }
                         env.insert(k.clone(), s.clone());
                     }
                     Value::Null => {}
@@ -154,11 +167,8 @@ pub fn decode(params: &Value) -> Result<RunRequest, String> {
         Some(_) => return Err("env must be an object".into()),
     }
     let cwd = trimmed(obj.get("cwd"));
-    if cwd.as_ref().is_some_and(|c| c.contains('\0')) {
-        return Err("cwd contains NUL bytes".into());
-    }
     let timeout_ms = decode_timeout(obj.get("timeoutMs"))?;
-    Ok(RunRequest {
+    let req = RunRequest {
         argv,
         raw_command,
         cwd,
@@ -182,7 +192,9 @@ pub fn decode(params: &Value) -> Result<RunRequest, String> {
         plan: obj.get("systemRunPlan").filter(|v| !v.is_null()).cloned(),
         suppress_notify_on_exit: obj.get("suppressNotifyOnExit").and_then(Value::as_bool),
         wake_on_exit: obj.get("wakeOnExit").and_then(Value::as_bool),
-    })
+    };
+    req.validate()?;
+    Ok(req)
 }
 
 /// A bound script operand.

@@ -68,10 +68,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// The wire error code for this error (`TIMEOUT` for lock timeouts).
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> super::types::ErrorKind {
         match self {
-            Self::LockTimeout(_) => "TIMEOUT",
-            _ => "INVALID_REQUEST",
+            Self::LockTimeout(_) => super::types::ErrorKind::Timeout,
+            _ => super::types::ErrorKind::InvalidRequest,
         }
     }
 }

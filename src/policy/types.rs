@@ -90,3 +90,76 @@ impl ApprovalDecision {
         }
     }
 }
+
+/// Why a `system.run` was refused: the `exec.denied` reason on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DenyReason {
+    /// `security=deny` (also a file that fails closed).
+    SecurityDeny,
+    /// A human must approve (ask, or a binding/plan check that needs a fresh approval).
+    ApprovalRequired,
+    /// Allowlist mode and the command is not satisfied (ask off).
+    AllowlistMiss,
+    /// The approved plan no longer matches what would run.
+    ExecutionPlanMiss,
+    /// The run needs screen recording permission (macOS only; never granted here).
+    PermissionScreenRecording,
+    /// An allow-always grant could not be written: nothing runs on a grant that did not persist.
+    ApprovalStateWriteFailed,
+}
+
+impl DenyReason {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SecurityDeny => "security=deny",
+            Self::ApprovalRequired => "approval-required",
+            Self::AllowlistMiss => "allowlist-miss",
+            Self::ExecutionPlanMiss => "execution-plan-miss",
+            Self::PermissionScreenRecording => "permission:screenRecording",
+            Self::ApprovalStateWriteFailed => "approval-state-write-failed",
+        }
+    }
+
+    /// The reason a decision names (`None` for a string that is not one of them).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::SecurityDeny,
+            Self::ApprovalRequired,
+            Self::AllowlistMiss,
+            Self::ExecutionPlanMiss,
+            Self::PermissionScreenRecording,
+            Self::ApprovalStateWriteFailed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of failure a policy operation reports; commands map it to the wire code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The request or the file it carries is wrong (`INVALID_REQUEST`).
+    InvalidRequest,
+    /// The engine cannot serve it now (`UNAVAILABLE`).
+    Unavailable,
+    /// A lock or operation timed out (`TIMEOUT`).
+    Timeout,
+}
+
+impl ErrorKind {
+    /// The wire error code.
+    pub fn wire_code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "INVALID_REQUEST",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Timeout => "TIMEOUT",
+        }
+    }
+}
