@@ -33,35 +33,28 @@
 //!   gateway can still be waiting on.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::frames::{
-    self, Challenge, ClientInfo, ConnectAuth, ConnectParams, DeviceProof, ErrorShape, HelloOk,
-    Inbound, InvokeRequest, InvokeResultError, InvokeResultParams, NodeEventParams, ReqFrame,
-};
-use super::identity::{DeviceIdentity, ProofFields, SignatureVersion, proof_payload};
-use super::invoke::{EventWriter, InvokeContext, InvokeError, InvokeHandler};
+use super::frames::{self, HelloOk, Inbound, InvokeRequest};
+use super::identity::{DeviceIdentity, SignatureVersion};
+use super::invoke::{InvokeContext, InvokeError, InvokeHandler};
 use super::state::{DeviceAuthStore, StateError};
 use super::status::{RunState, StatusWriter};
 use super::tls::{TlsError, TlsMode, client_config};
-use crate::util::now_ms;
 
 /// Receive limit before the gateway told us its `maxPayload` (the reference client's limit).
 pub const DEFAULT_MAX_PAYLOAD: usize = 25 * 1024 * 1024;
@@ -185,181 +178,16 @@ pub enum ClientError {
     Tls(#[from] TlsError),
 }
 
+mod backoff;
+mod conn;
+mod handshake;
+
+use backoff::Backoff;
+use conn::{Conn, close_msg, writer_task};
+
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 type Ws = WebSocketStream<Box<dyn Io>>;
-
-/// One live connection, shared by the invoke tasks.
-#[derive(Debug)]
-struct Conn {
-    out: mpsc::Sender<Message>,
-    seq: AtomicU64,
-    node_id: String,
-    max_payload: usize,
-    cancel: CancellationToken,
-    pending: Mutex<HashMap<String, String>>,
-    active: Mutex<HashMap<String, CancellationToken>>,
-}
-
-impl Conn {
-    fn next_id(&self) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        format!("{n}:{}", uuid::Uuid::new_v4())
-    }
-
-    /// Encode a `req` frame; `Err(len)` when it would exceed the gateway's maxPayload.
-    fn encode_req<P: Serialize>(
-        &self,
-        method: &str,
-        params: &P,
-    ) -> Result<(String, String), usize> {
-        let id = self.next_id();
-        match serde_json::to_string(&ReqFrame::new(&id, method, params)) {
-            Ok(t) if t.len() <= self.max_payload => Ok((id, t)),
-            Ok(t) => Err(t.len()),
-            Err(e) => {
-                warn!("cannot serialise {method}: {e}");
-                Err(0)
-            }
-        }
-    }
-
-    async fn send_text(&self, id: String, method: &str, text: String) -> bool {
-        if let Ok(mut p) = self.pending.lock()
-            && p.len() < MAX_TRACKED_REQUESTS
-        {
-            p.insert(id, method.to_string());
-        }
-        self.out.send(Message::text(text)).await.is_ok()
-    }
-
-    async fn send_req<P: Serialize>(&self, method: &str, params: &P) -> bool {
-        match self.encode_req(method, params) {
-            Ok((id, text)) => self.send_text(id, method, text).await,
-            Err(len) => {
-                warn!(
-                    "not sending {method}: {len} bytes exceed the gateway's maxPayload ({} bytes)",
-                    self.max_payload
-                );
-                false
-            }
-        }
-    }
-
-    async fn send_result(&self, invoke_id: &str, result: Result<String, InvokeError>) {
-        let mut params = InvokeResultParams {
-            id: invoke_id.to_string(),
-            node_id: self.node_id.clone(),
-            ok: result.is_ok(),
-            payload_json: None,
-            error: None,
-        };
-        match result {
-            Ok(text) => params.payload_json = Some(text),
-            Err(e) => params.error = Some(wire_error(&e)),
-        }
-        let method = "node.invoke.result";
-        let encoded = match self.encode_req(method, &params) {
-            Ok(ok) => Ok(ok),
-            Err(len) => {
-                // The whole frame must fit the gateway's maxPayload: answer with an error.
-                params.ok = false;
-                params.payload_json = None;
-                params.error = Some(InvokeResultError {
-                    code: "UNAVAILABLE".into(),
-                    message: format!(
-                        "result frame of {len} bytes exceeds the gateway's maxPayload ({} bytes)",
-                        self.max_payload
-                    ),
-                });
-                self.encode_req(method, &params)
-            }
-        };
-        let sent = match encoded {
-            Ok((id, text)) => self.send_text(id, method, text).await,
-            Err(_) => false,
-        };
-        if !sent {
-            debug!("connection gone; result of invoke {invoke_id} dropped");
-        }
-    }
-
-    async fn close(&self, code: u16, reason: &str) {
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.to_string().into(),
-        };
-        let _ = self
-            .out
-            .send_timeout(Message::Close(Some(frame)), Duration::from_millis(500))
-            .await;
-    }
-}
-
-/// A handler's `node.event`s are `req` frames on this connection's writer queue, so they leave
-/// before the invoke's result (which is queued after the handler returns).
-impl EventWriter for Conn {
-    fn send_event<'a>(
-        &'a self,
-        event: &'a str,
-        payload_json: String,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
-        Box::pin(async move {
-            let params = NodeEventParams {
-                event: event.to_string(),
-                payload_json: Some(payload_json),
-            };
-            self.send_req("node.event", &params).await
-        })
-    }
-}
-
-/// `InvokeError` → the closed `{code, message}` error (both non-empty).
-fn wire_error(e: &InvokeError) -> InvokeResultError {
-    let code = if e.code.trim().is_empty() {
-        "UNAVAILABLE".to_string()
-    } else {
-        e.code.clone()
-    };
-    let message = if e.message.trim().is_empty() {
-        code.clone()
-    } else {
-        e.message.clone()
-    };
-    InvokeResultError { code, message }
-}
-
-#[derive(Debug)]
-struct Backoff {
-    initial: Duration,
-    max: Duration,
-    cur: Duration,
-}
-
-impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            cur: initial,
-        }
-    }
-    fn next(&mut self, cap: Duration) -> Duration {
-        let d = self.cur.min(cap);
-        self.cur = (self.cur * 2).min(self.max);
-        use rand::Rng;
-        let jitter_ms = (d.as_millis() as u64) / 4;
-        let j = if jitter_ms > 0 {
-            rand::thread_rng().gen_range(0..=jitter_ms)
-        } else {
-            0
-        };
-        d + Duration::from_millis(j)
-    }
-    fn reset(&mut self) {
-        self.cur = self.initial;
-    }
-}
 
 /// How a session ended.
 #[derive(Debug)]
@@ -389,9 +217,16 @@ fn retry(reason: impl Into<String>) -> SessionEnd {
 /// Client-wide invoke admission (shared across reconnects).
 #[derive(Debug)]
 struct Limiter {
+    /// Invokes allowed to run at once (`maxRunningInvokes`): a slot is held while the command
+    /// runs, so a burst queues instead of forking without bound.
     running: Arc<Semaphore>,
+    /// Invokes admitted (running or queued for a slot); above `max_total` an invoke is answered
+    /// "node busy" at once rather than queued forever.
     inflight: AtomicUsize,
     max_total: usize,
+    /// Every invoke task, so a stopping node waits for the launcher to kill and reap what the
+    /// cancelled invokes started before the runtime goes away.
+    tasks: TaskTracker,
 }
 
 /// A node's connection to one gateway.
@@ -426,6 +261,7 @@ impl GatewayClient {
             running: Arc::new(Semaphore::new(cfg.max_running_invokes.max(1))),
             inflight: AtomicUsize::new(0),
             max_total: cfg.max_running_invokes.max(1) + cfg.max_queued_invokes,
+            tasks: TaskTracker::new(),
         });
         Ok(Self {
             cfg,
@@ -497,9 +333,12 @@ impl GatewayClient {
         };
         // In-flight invokes were cancelled with their connection: give the launcher time to
         // kill and reap what it started before the runtime goes away.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.limiter.inflight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        self.limiter.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.limiter.tasks.wait())
+            .await
+            .is_err()
+        {
+            warn!("stopping with invokes still finishing after 5 s");
         }
         let err = result.as_ref().err().map(ToString::to_string);
         self.status.set(RunState::Stopped, err, None);
@@ -545,73 +384,6 @@ impl GatewayClient {
         }
     }
 
-    fn select_auth(&self) -> ConnectAuth {
-        let stored = self.auth_store.token(frames::ROLE).map(str::to_string);
-        let mut auth = ConnectAuth::default();
-        if self.device_token_only {
-            auth.device_token = stored;
-            return auth;
-        }
-        if let Some(t) = &self.cfg.token {
-            auth.token = Some(t.clone());
-        } else if let Some(dt) = stored {
-            auth.device_token = Some(dt);
-        }
-        if let Some(p) = &self.cfg.password {
-            auth.password = Some(p.clone());
-        }
-        auth
-    }
-
-    fn connect_params<H: InvokeHandler>(&self, handler: &H, challenge: &Challenge) -> Value {
-        let auth = self.select_auth();
-        let signed_at = challenge.ts_ms().unwrap_or_else(now_ms);
-        let scopes: Vec<String> = Vec::new();
-        let payload = proof_payload(
-            self.sig_version,
-            self.identity.device_id(),
-            &ProofFields {
-                client_id: frames::CLIENT_ID,
-                client_mode: frames::CLIENT_MODE,
-                role: frames::ROLE,
-                scopes: &scopes,
-                signed_at_ms: signed_at,
-                token: auth.signature_token(),
-                nonce: &challenge.nonce,
-                platform: &self.cfg.platform,
-                device_family: &self.cfg.device_family,
-            },
-        );
-        let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
-        let params = ConnectParams {
-            min_protocol: frames::MIN_PROTOCOL,
-            max_protocol: frames::MAX_PROTOCOL,
-            client: ClientInfo {
-                id: frames::CLIENT_ID.into(),
-                display_name: non_empty(&self.cfg.display_name),
-                version: self.cfg.version.clone(),
-                platform: self.cfg.platform.clone(),
-                device_family: Some(self.cfg.device_family.clone()).filter(|s| !s.is_empty()),
-                mode: frames::CLIENT_MODE.into(),
-                instance_id: non_empty(&self.cfg.instance_id),
-            },
-            role: frames::ROLE.into(),
-            scopes,
-            caps: handler.caps(),
-            commands: handler.commands(),
-            path_env: Some(self.cfg.path_env.clone()).filter(|s| !s.is_empty()),
-            auth,
-            device: DeviceProof {
-                id: self.identity.device_id().to_string(),
-                public_key: self.identity.public_key_b64url().to_string(),
-                signature: self.identity.sign(&payload),
-                signed_at,
-                nonce: challenge.nonce.trim().to_string(),
-            },
-        };
-        serde_json::to_value(params).unwrap_or(Value::Null)
-    }
-
     async fn session<H: InvokeHandler>(
         &mut self,
         handler: &Arc<H>,
@@ -650,204 +422,6 @@ impl GatewayClient {
     }
 
     /// Challenge → connect → hello-ok.
-    async fn handshake<H: InvokeHandler>(
-        &mut self,
-        ws: &mut Ws,
-        handler: &H,
-    ) -> Result<HelloOk, SessionEnd> {
-        let limit = self.cfg.challenge_timeout;
-        let challenge = match tokio::time::timeout(limit, wait_challenge(ws)).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(end)) => return Err(end),
-            Err(_) => {
-                let _ = ws.send(close_msg(1008, "connect challenge timeout")).await;
-                warn!("no connect.challenge within {} ms", limit.as_millis());
-                return Err(retry("connect challenge timeout"));
-            }
-        };
-        let connect_id = format!("1:{}", uuid::Uuid::new_v4());
-        let params = self.connect_params(handler, &challenge);
-        let frame = match serde_json::to_string(&ReqFrame::new(&connect_id, "connect", &params)) {
-            Ok(f) => f,
-            Err(e) => return Err(retry(format!("cannot serialise connect: {e}"))),
-        };
-        if let Err(e) = ws.send(Message::text(frame)).await {
-            return Err(retry(format!("sending connect failed: {e}")));
-        }
-        let res = match tokio::time::timeout(limit, wait_response(ws, &connect_id)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(end)) => return Err(end),
-            Err(_) => return Err(retry("the gateway did not answer connect")),
-        };
-        if res.ok {
-            let payload = res.payload.unwrap_or(Value::Null);
-            return match serde_json::from_value::<HelloOk>(payload) {
-                Ok(h) if h.kind == "hello-ok" => Ok(h),
-                Ok(h) => Err(retry(format!(
-                    "unexpected connect response type {:?}",
-                    h.kind
-                ))),
-                Err(e) => Err(retry(format!("malformed hello-ok: {e}"))),
-            };
-        }
-        let err = res.error.unwrap_or_default();
-        Err(self.classify_connect_error(&err))
-    }
-
-    fn trusted_endpoint(&self) -> bool {
-        self.cfg.is_loopback() || matches!(self.cfg.tls, Some(TlsMode::Pinned(_)))
-    }
-
-    fn classify_connect_error(&mut self, err: &ErrorShape) -> SessionEnd {
-        let code = err.detail_code().unwrap_or("").to_string();
-        let msg = err.message.to_ascii_lowercase();
-        let reason = format!("connect rejected: {err}");
-        let quick = Some(Duration::from_millis(250));
-        let fatal = |s: &Self| {
-            let _ = s;
-            SessionEnd::Fatal(ClientError::Auth {
-                code: if code.is_empty() {
-                    err.code.clone()
-                } else {
-                    code.clone()
-                },
-                message: err.message.clone(),
-            })
-        };
-        if code == "PAIRING_REQUIRED"
-            || err.code == "NOT_PAIRED" && msg.contains("pairing required")
-        {
-            let rid = err.detail_str("requestId").map(str::to_string);
-            self.log_pairing(rid.as_deref());
-            self.was_pairing = true;
-            return SessionEnd::Retry {
-                reason,
-                delay: None,
-                was_connected: false,
-                pairing: Some(rid),
-            };
-        }
-        if code == "DEVICE_AUTH_SIGNATURE_INVALID" && self.sig_version == SignatureVersion::V3 {
-            warn!("gateway rejected the v3 device signature; retrying with the v2 payload");
-            self.sig_version = SignatureVersion::V2;
-            return SessionEnd::Retry {
-                reason,
-                delay: quick,
-                was_connected: false,
-                pairing: None,
-            };
-        }
-        if code == "AUTH_DEVICE_TOKEN_MISMATCH" || msg.contains("device token mismatch") {
-            warn!("the gateway no longer accepts this node's stored device token; deleting it");
-            if let Err(e) = self.auth_store.clear_token(frames::ROLE) {
-                warn!("{e}");
-            }
-            // Retry with the shared credentials, unless they were the ones rejected before.
-            let shared_rejected = self.device_token_only;
-            self.device_token_only = false;
-            if !shared_rejected && (self.cfg.token.is_some() || self.cfg.password.is_some()) {
-                return SessionEnd::Retry {
-                    reason,
-                    delay: quick,
-                    was_connected: false,
-                    pairing: None,
-                };
-            }
-            return fatal(self);
-        }
-        if code == "AUTH_TOKEN_MISMATCH" {
-            let can = err
-                .details
-                .as_ref()
-                .and_then(|d| d.get("canRetryWithDeviceToken"))
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            if can
-                && !self.tried_device_token
-                && self.trusted_endpoint()
-                && self.auth_store.token(frames::ROLE).is_some()
-            {
-                warn!("shared gateway token rejected; retrying once with the stored device token");
-                self.tried_device_token = true;
-                self.device_token_only = true;
-                return SessionEnd::Retry {
-                    reason,
-                    delay: quick,
-                    was_connected: false,
-                    pairing: None,
-                };
-            }
-            return fatal(self);
-        }
-        const FATAL: &[&str] = &[
-            "AUTH_REQUIRED",
-            "AUTH_UNAUTHORIZED",
-            "AUTH_TOKEN_MISSING",
-            "AUTH_TOKEN_NOT_CONFIGURED",
-            "AUTH_PASSWORD_MISSING",
-            "AUTH_PASSWORD_MISMATCH",
-            "AUTH_PASSWORD_NOT_CONFIGURED",
-            "AUTH_BOOTSTRAP_TOKEN_INVALID",
-            "AUTH_SCOPE_MISMATCH",
-            "AUTH_DEVICE_TOKEN_SCOPE_MISMATCH",
-            "DEVICE_IDENTITY_REQUIRED",
-            "CLIENT_VERSION_MISMATCH",
-            "PAIRING_REJECTED",
-        ];
-        if FATAL.contains(&code.as_str()) {
-            return fatal(self);
-        }
-        let retry_after = err
-            .retry_after_ms
-            .or_else(|| {
-                err.details
-                    .as_ref()
-                    .and_then(|d| d.get("retryAfterMs"))
-                    .and_then(Value::as_u64)
-            })
-            .map(Duration::from_millis);
-        if code == "AUTH_RATE_LIMITED" {
-            warn!("gateway rate-limited authentication: {err}");
-            return SessionEnd::Retry {
-                reason,
-                delay: retry_after,
-                was_connected: false,
-                pairing: None,
-            };
-        }
-        if err.code == "UNAVAILABLE" && err.retryable == Some(true) {
-            let d = retry_after
-                .unwrap_or(Duration::from_millis(500))
-                .clamp(Duration::from_millis(100), Duration::from_millis(2000));
-            info!("gateway is starting; retrying in {} ms", d.as_millis());
-            return SessionEnd::Retry {
-                reason,
-                delay: Some(d),
-                was_connected: false,
-                pairing: None,
-            };
-        }
-        warn!("{reason}");
-        retry(reason)
-    }
-
-    fn log_pairing(&mut self, request_id: Option<&str>) {
-        let rid = request_id.unwrap_or("<requestId>");
-        let first = self.last_request_id.as_deref() != request_id;
-        if first {
-            warn!(
-                "pairing required: this node (device {}) waits for operator approval \
-                 (requestId {rid}). On the gateway host run:\n  openclaw devices approve {rid}\n\
-                 then approve the node's command surface:\n  openclaw nodes pending\n  \
-                 openclaw nodes approve <requestId>\nThis node keeps retrying until approved.",
-                self.identity.device_id()
-            );
-        } else {
-            info!("still waiting for pairing approval: openclaw devices approve {rid}");
-        }
-        self.last_request_id = request_id.map(str::to_string);
-    }
-
     async fn serve<H: InvokeHandler>(
         &mut self,
         ws: Ws,
@@ -1083,7 +657,8 @@ impl GatewayClient {
         let conn = conn.clone();
         let handler = handler.clone();
         let admitted = limiter.inflight.fetch_add(1, Ordering::SeqCst) < limiter.max_total;
-        tokio::spawn(async move {
+        let tasks = limiter.tasks.clone();
+        tasks.spawn(async move {
             let id = req.id.clone();
             let command = req.command.clone();
             let t0 = Instant::now();
@@ -1153,118 +728,9 @@ fn connected_retry(reason: String) -> SessionEnd {
     }
 }
 
-fn close_msg(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.to_string().into(),
-    }))
-}
-
-async fn writer_task(
-    mut sink: futures_util::stream::SplitSink<Ws, Message>,
-    mut rx: mpsc::Receiver<Message>,
-) {
-    while let Some(m) = rx.recv().await {
-        let is_close = matches!(m, Message::Close(_));
-        if let Err(e) = sink.send(m).await {
-            debug!("gateway write failed: {e}");
-            break;
-        }
-        if is_close {
-            let _ = sink.close().await;
-            break;
-        }
-    }
-}
-
-/// Read until `connect.challenge` (other frames are ignored).
-async fn wait_challenge(ws: &mut Ws) -> Result<Challenge, SessionEnd> {
-    loop {
-        match ws.next().await {
-            None => return Err(retry("connection closed before connect.challenge")),
-            Some(Err(e)) => return Err(retry(format!("connection error before challenge: {e}"))),
-            Some(Ok(Message::Text(t))) => {
-                let Ok(Inbound::Event(ev)) = frames::parse_inbound(t.as_str()) else {
-                    debug!("ignoring a pre-challenge frame");
-                    continue;
-                };
-                if ev.event != "connect.challenge" {
-                    continue;
-                }
-                let ch: Challenge = ev
-                    .payload
-                    .and_then(|p| serde_json::from_value(p).ok())
-                    .unwrap_or(Challenge {
-                        nonce: String::new(),
-                        ts: None,
-                    });
-                if ch.nonce.trim().is_empty() {
-                    let _ = ws
-                        .send(close_msg(1008, "connect challenge missing nonce"))
-                        .await;
-                    return Err(retry("connect challenge missing nonce"));
-                }
-                return Ok(ch);
-            }
-            Some(Ok(Message::Close(f))) => {
-                let (code, reason) = f
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
-                return Err(retry(format!(
-                    "gateway closed ({code}) before the challenge: {reason}"
-                )));
-            }
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
-/// Read until the `res` for `id`.
-async fn wait_response(ws: &mut Ws, id: &str) -> Result<frames::ResFrame, SessionEnd> {
-    loop {
-        match ws.next().await {
-            None => return Err(retry("connection closed before the connect response")),
-            Some(Err(e)) => return Err(retry(format!("connection error during connect: {e}"))),
-            Some(Ok(Message::Text(t))) => {
-                if let Ok(Inbound::Res(r)) = frames::parse_inbound(t.as_str())
-                    && r.id == id
-                {
-                    return Ok(r);
-                }
-            }
-            Some(Ok(Message::Close(f))) => {
-                let (code, reason) = f
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
-                warn!("gateway closed ({code}) during connect: {reason}");
-                return Err(retry(format!("gateway closed ({code}): {reason}")));
-            }
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_to_cap_with_bounded_jitter() {
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
-        let cap = Duration::from_secs(30);
-        let mut prev_base = Duration::from_secs(1);
-        for _ in 0..8 {
-            let d = b.next(cap);
-            assert!(d >= prev_base && d <= prev_base + prev_base / 4, "{d:?}");
-            prev_base = (prev_base * 2).min(Duration::from_secs(30));
-        }
-        assert_eq!(b.cur, Duration::from_secs(30));
-        b.reset();
-        assert!(b.next(cap) < Duration::from_millis(1251));
-        // pairing cap
-        let mut b = Backoff::new(Duration::from_secs(8), Duration::from_secs(30));
-        assert!(b.next(Duration::from_secs(2)) <= Duration::from_millis(2500));
-    }
 
     #[test]
     fn url_and_loopback() {
