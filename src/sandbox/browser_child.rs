@@ -9,7 +9,7 @@
 //!    nothing propagates back to the host) in which the whole tree is read-only and `nosuid`,
 //!    `/proc` is the host's `/proc` cloned before (Chromium's own sandbox writes its children's
 //!    `uid_map` there), and the browser's home directory is bound read-write, `nosuid`, `nodev`
-//!    onto `/tmp`; the working directory becomes `/tmp`;
+//!    onto `/var/tmp`; the working directory becomes `/var/tmp`;
 //! 3. with `run_as`: the one supplementary group, then gid, then uid (real, effective, saved) —
 //!    a uid change away from 0 clears every capability;
 //! 4. `PR_SET_NO_NEW_PRIVS` (no setuid binary can raise the browser's privileges again);
@@ -31,6 +31,17 @@ use super::view::{
 /// Most fds [`install`] places in the child.
 pub const MAX_CHILD_FDS: usize = 4;
 
+/// Marks a raw OS error from the namespace or identity steps (`CONFINE_ERROR | errno`), as
+/// opposed to a failing `execve` (missing or unreadable executable).
+pub const CONFINE_ERROR: i32 = 0x2000_0000;
+
+/// The errno of a spawn error raised by the confinement steps (not by `execve`).
+pub fn confinement_refused(e: &io::Error) -> Option<i32> {
+    e.raw_os_error()
+        .filter(|c| c & CONFINE_ERROR != 0)
+        .map(|c| c & !CONFINE_ERROR)
+}
+
 /// Where the browser may write when the node is root: its home is the only writable mount of
 /// its private mount namespace, seen there as `/tmp`.
 #[derive(Debug, Clone)]
@@ -39,15 +50,18 @@ pub struct Confinement {
 }
 
 impl Confinement {
-    /// `home` must exist (a directory); it is bound onto `/tmp` in the browser's namespace.
+    /// `home` must exist (a directory); it is bound onto [`Self::MOUNT_POINT`] in the browser's
+    /// namespace.
     pub fn new(home: &Path) -> io::Result<Self> {
         let home = CString::new(home.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
         Ok(Self { home })
     }
 
-    /// Where the home appears inside the namespace.
-    pub const MOUNT_POINT: &'static str = "/tmp";
+    /// Where the home appears inside the namespace (`/var/tmp`: present on every Linux tree,
+    /// and unlike `/tmp` nobody's executables or X11 sockets live there). The host's `/tmp`
+    /// stays visible, read-only.
+    pub const MOUNT_POINT: &'static str = "/var/tmp";
 }
 
 /// What the browser's child applies to itself.
@@ -116,6 +130,30 @@ unsafe fn apply(child: &BrowserChild, parent: libc::pid_t) -> io::Result<()> {
         check(unsafe { libc::dup2(tmp[i], *to) } as libc::c_long)?;
     }
 
+    // 2.–3. namespace and identity: failures are marked, so the parent can tell them from a
+    // failing execve.
+    // SAFETY: as this function's.
+    unsafe { confine(child) }.map_err(|e| os_err(CONFINE_ERROR | e.raw_os_error().unwrap_or(0)))?;
+
+    // 4. no_new_privs.
+    // SAFETY: prctl(2) with integer arguments.
+    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long)?;
+
+    // 5. die with the node.
+    // SAFETY: prctl(2) with integer arguments.
+    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } as libc::c_long)?;
+    // SAFETY: getppid(2) has no preconditions.
+    if unsafe { libc::getppid() } != parent {
+        return Err(os_err(libc::ESRCH));
+    }
+    Ok(())
+}
+
+/// Steps 2 and 3.
+///
+/// # Safety
+/// As [`apply`].
+unsafe fn confine(child: &BrowserChild) -> io::Result<()> {
     // 2. the mount namespace.
     if let Some(c) = &child.confinement {
         // SAFETY: unshare(2) with an integer flag.
@@ -168,12 +206,12 @@ unsafe fn apply(child: &BrowserChild, parent: libc::pid_t) -> io::Result<()> {
         check(unsafe {
             attach(
                 home_fd as libc::c_int,
-                c"/tmp".as_ptr(),
+                c"/var/tmp".as_ptr(),
                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             )
         })?;
         // SAFETY: chdir(2) to a static C string.
-        check(unsafe { libc::chdir(c"/tmp".as_ptr()) } as libc::c_long)?;
+        check(unsafe { libc::chdir(c"/var/tmp".as_ptr()) } as libc::c_long)?;
     }
 
     // 3. identity. Raw syscalls (see `super::child`): the child is single-threaded.
@@ -185,18 +223,6 @@ unsafe fn apply(child: &BrowserChild, parent: libc::pid_t) -> io::Result<()> {
         check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
         // SAFETY: integer arguments only.
         check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })?;
-    }
-
-    // 4. no_new_privs.
-    // SAFETY: prctl(2) with integer arguments.
-    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long)?;
-
-    // 5. die with the node.
-    // SAFETY: prctl(2) with integer arguments.
-    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } as libc::c_long)?;
-    // SAFETY: getppid(2) has no preconditions.
-    if unsafe { libc::getppid() } != parent {
-        return Err(os_err(libc::ESRCH));
     }
     Ok(())
 }
