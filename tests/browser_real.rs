@@ -845,3 +845,9 @@ async fn act_batch_records_failures_and_stops_on_navigation() {
     assert_eq!(r["url"], page2);
     proxy.shutdown().await;
 }
+
+#[path = "browser_real/attack.rs"]
+mod attack;
+
+#[path = "browser_real/fallbacks.rs"]
+mod fallbacks;
