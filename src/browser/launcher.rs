@@ -244,6 +244,9 @@ pub struct BrowserProcess {
     pub pid: u32,
     pub log_path: PathBuf,
     pub confined: Confined,
+    /// `PROFILE_ENV=<user-data>`: how the browser's processes are found (also those that left
+    /// its process group).
+    marker: String,
 }
 
 /// Where the browser sees its directories.
@@ -384,6 +387,7 @@ impl BrowserProcess {
             pid,
             log_path,
             confined,
+            marker: format!("{PROFILE_ENV}={}", host.user_data),
         };
         let exe = spec.detected.path.display().to_string();
         let cdp = CdpClient::connect_pipe(from_browser_r, to_browser_w)
@@ -493,6 +497,19 @@ impl BrowserProcess {
             let _ = killpg(pgid, Signal::SIGKILL);
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+        // Sandboxed helpers die with their namespace's init a moment later; return only when
+        // none is left (SIGKILL again any that carries the profile's marker).
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let left = processes_with_env(&self.marker);
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for p in left {
+                let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn kill_now(&mut self) {
@@ -509,6 +526,26 @@ impl Drop for BrowserProcess {
     fn drop(&mut self) {
         self.kill_now();
     }
+}
+
+/// Live (not zombie) processes whose environment holds `entry` (`KEY=value`).
+fn processes_with_env(entry: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|st| st.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+                .unwrap_or(true);
+            !zombie
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .map(|env| env.split(|b| *b == 0).any(|kv| kv == entry.as_bytes()))
+                    .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// Why one launch attempt failed.
