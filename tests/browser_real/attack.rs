@@ -316,11 +316,11 @@ async fn attack_browser_control_port_is_gone_and_chromium_is_confined() {
 }
 
 /// The pipe cannot be reached around the node either: a `standard` run through
-/// `openclaw-node exec` (as root: root without capabilities) cannot open the browser's fd 3
-/// through `/proc/<pid>/fd` to send it a command (the browser is another uid, and the run has
-/// no `CAP_SYS_PTRACE`). Baseline: an unconfined root shell can (so the check sees a command
-/// that arrives: a tab opened by it). Not covered: a node that is not root, whose runs share
-/// the browser's uid (see README).
+/// `openclaw-node exec` (root without capabilities, and root with `runAs` 65534) cannot open
+/// the browser's fd 3 through `/proc/<pid>/fd` to send it a command (the kernel's ptrace-mode
+/// check on `/proc/<pid>/fd` refuses it). Baseline: an unconfined root shell can (so the check
+/// sees a command that arrives: a tab opened by it). The node-as-a-normal-user case is
+/// `attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_a_sandboxed_run_cannot_write_to_the_browser_pipe() {
     if !chromium_available() || !nix::unistd::geteuid().is_root() {
@@ -339,80 +339,201 @@ async fn attack_a_sandboxed_run_cannot_write_to_the_browser_pipe() {
         return;
     }
     let pid = st["pid"].as_u64().unwrap();
-    let script = |marker: &str| {
-        format!(
-            "printf '{{\"id\":424242,\"method\":\"Target.createTarget\",\"params\":{{\"url\":\"about:blank#{marker}\"}}}}\\0' > /proc/{pid}/fd/3"
-        )
-    };
-    let tab_with = |tabs: &serde_json::Value, marker: &str| {
-        tabs["result"]["tabs"]
+    // Baseline: an unconfined root shell (this test's own privileges) reaches the pipe.
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c");
+    let (drove, stderr) = pipe_write_opens_tab(&proxy, pid, "baseline", sh).await;
+    assert!(
+        drove,
+        "baseline: a command written to /proc/<pid>/fd/3 opens a tab: {stderr}"
+    );
+
+    // The same through the sandbox: root without capabilities, and root with runAs 65534.
+    for (marker, run_as) in [("sandboxed", false), ("sandboxed-runas", true)] {
+        let home = exec_home(false);
+        if run_as {
+            std::fs::write(
+                home.path().join(".openclaw/node-host.json5"),
+                "{ sandbox: { runAs: { uid: 65534 } } }",
+            )
+            .unwrap();
+            std::os::unix::fs::chown(home.path().join("work"), Some(65534), Some(65534)).unwrap();
+            std::fs::set_permissions(
+                home.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .unwrap();
+        }
+        let (drove, stderr) =
+            pipe_write_opens_tab(&proxy, pid, marker, exec_shell(home.path())).await;
+        assert!(
+            !drove,
+            "a sandboxed run ({marker}) drove the browser: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "cannot create /proc/{pid}/fd/3: Permission denied"
+            )),
+            "{marker}: refused by the kernel's access check: {stderr}"
+        );
+    }
+    proxy.shutdown().await;
+}
+
+/// Writes a `Target.createTarget` for `about:blank#<marker>` to the browser's fd 3 with the
+/// shell command `cmd` (`sh -c`, or `openclaw-node exec … --shell`; the script is its last
+/// argument) and reports whether that tab appeared, with the command's stderr.
+async fn pipe_write_opens_tab(
+    proxy: &openclaw_node::browser::BrowserProxy,
+    pid: u64,
+    marker: &str,
+    mut cmd: std::process::Command,
+) -> (bool, String) {
+    let script = format!(
+        "printf '{{\"id\":434343,\"method\":\"Target.createTarget\",\"params\":{{\"url\":\"about:blank#{marker}\"}}}}\\0' > /proc/{pid}/fd/3"
+    );
+    let out = cmd.arg(script).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let tabs = ok(proxy, json!({"method": "GET", "path": "/tabs"})).await;
+        let found = tabs["result"]["tabs"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|t| t["url"].as_str().unwrap_or("").ends_with(marker))
-    };
-    let opened = |marker: &'static str| {
-        let proxy = &proxy;
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(3);
-            loop {
-                let tabs = ok(proxy, json!({"method": "GET", "path": "/tabs"})).await;
-                if tab_with(&tabs, marker) {
-                    return true;
-                }
-                if Instant::now() > deadline {
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            .any(|t| t["url"].as_str().unwrap_or("").ends_with(marker));
+        if found {
+            return (true, stderr);
         }
-    };
+        if Instant::now() > deadline {
+            return (false, stderr);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
-    // Baseline: an unconfined root shell (this test's own privileges) reaches the pipe.
-    let base = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(script("baseline"))
-        .output()
-        .unwrap();
-    assert!(base.status.success(), "baseline write failed: {base:?}");
-    assert!(
-        opened("baseline").await,
-        "baseline: a command written to /proc/<pid>/fd/3 opens a tab"
-    );
-
-    // The same through the sandbox.
+/// A scratch `$HOME` for `openclaw-node exec`: approvals with security=full (the policy
+/// allows the command; only the sandbox stands in the way).
+fn exec_home(user_node: bool) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir(home.path().join("work")).unwrap();
-    // security=full: the policy allows the command; only the sandbox stands in the way.
     std::fs::create_dir(home.path().join(".openclaw")).unwrap();
     std::fs::write(
         home.path().join(".openclaw/exec-approvals.json"),
         r#"{"version":1,"defaults":{"security":"full","ask":"off"}}"#,
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openclaw-node"))
-        .args(["exec", "--cwd"])
-        .arg(home.path().join("work"))
-        .args(["--shell", &script("sandboxed")])
+    if user_node {
+        // An unprivileged node has no delegated cgroup here.
+        std::fs::write(
+            home.path().join(".openclaw/node-host.json5"),
+            "{ sandbox: { useCgroups: false } }",
+        )
+        .unwrap();
+    }
+    home
+}
+
+fn exec_shell(home: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_openclaw-node"));
+    c.args(["exec", "--cwd"])
+        .arg(home.join("work"))
+        .arg("--shell")
         .env_clear()
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("LANG", "C")
-        .current_dir(home.path().join("work"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "the sandboxed write succeeded: {stderr}"
-    );
-    assert!(
-        stderr.contains("Permission denied"),
-        "refused by the kernel's access check: {stderr}"
-    );
-    assert!(
-        !opened("sandboxed").await,
-        "a sandboxed run drove the browser"
+        .current_dir(home.join("work"));
+    c
+}
+
+/// Helper process for `attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helper process, started by attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe"]
+async fn helper_user_node_pipe_attack() {
+    let Ok(dir) = std::env::var("OPENCLAW_NODE_BROWSER_HELPER_DIR") else {
+        return;
+    };
+    let proxy = proxy(std::path::Path::new(&dir));
+    ok(&proxy, json!({"method": "POST", "path": "/start"})).await;
+    let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await["result"].clone();
+    let pid = st["pid"].as_u64().unwrap();
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c");
+    let (baseline, base_err) = pipe_write_opens_tab(&proxy, pid, "user-baseline", sh).await;
+    let home = exec_home(true);
+    let (sandboxed, sb_err) =
+        pipe_write_opens_tab(&proxy, pid, "user-sandboxed", exec_shell(home.path())).await;
+    println!(
+        "RESULT {}",
+        json!({"uid": st["sandbox"]["uid"], "baseline": baseline, "baselineStderr": base_err,
+               "sandboxed": sandboxed, "sandboxedStderr": sb_err})
     );
     proxy.shutdown().await;
+}
+
+/// The same attack when the node is a normal user (uid 65534 here): the browser and the run
+/// share the node's uid. Baseline: an unconfined shell of that uid drives the browser through
+/// `/proc/<pid>/fd/3`; a `standard` run through `openclaw-node exec` must not.
+#[test]
+fn attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !chromium_available() || !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let state = base.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::write(state.join("openclaw.json"), "{}").unwrap();
+    std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(state.join("openclaw.json"), Some(65534), Some(65534)).unwrap();
+    let tmp = base.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::os::unix::fs::chown(&tmp, Some(65534), Some(65534)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "attack::helper_user_node_pipe_attack",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("OPENCLAW_NODE_BROWSER_HELPER_DIR", &state)
+        .env("HOME", &state)
+        .env("TMPDIR", &tmp)
+        .current_dir(base.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value = stdout
+        .split("RESULT ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "helper printed no result: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    eprintln!("{r}");
+    assert_eq!(r["uid"], 65534, "the browser runs as the node's uid: {r}");
+    assert_eq!(
+        r["baseline"], true,
+        "baseline: the node's uid reaches the pipe: {r}"
+    );
+    assert_eq!(
+        r["sandboxed"], false,
+        "a sandboxed run drove the browser: {r}"
+    );
+    assert!(
+        r["sandboxedStderr"]
+            .as_str()
+            .unwrap()
+            .contains("/fd/3: Permission denied"),
+        "{r}"
+    );
 }
