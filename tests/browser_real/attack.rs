@@ -466,7 +466,8 @@ async fn helper_user_node_pipe_attack() {
         pipe_write_opens_tab(&proxy, pid, "user-sandboxed", exec_shell(home.path())).await;
     println!(
         "RESULT {}",
-        json!({"uid": st["sandbox"]["uid"], "baseline": baseline, "baselineStderr": base_err,
+        json!({"uid": st["sandbox"]["uid"], "ownSandbox": st["sandbox"]["enabled"],
+               "mountNamespace": st["sandbox"]["mountNamespace"], "baseline": baseline, "baselineStderr": base_err,
                "sandboxed": sandboxed, "sandboxedStderr": sb_err})
     );
     proxy.shutdown().await;
@@ -521,6 +522,12 @@ fn attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe() {
         });
     eprintln!("{r}");
     assert_eq!(r["uid"], 65534, "the browser runs as the node's uid: {r}");
+    // A normal user's node: no mount namespace; Chromium's own sandbox where user namespaces
+    // exist (required under SANDBOX_MUST_WORK=1).
+    assert_eq!(r["mountNamespace"], false, "{r}");
+    if std::env::var("SANDBOX_MUST_WORK").as_deref() == Ok("1") {
+        assert_eq!(r["ownSandbox"], true, "{r}");
+    }
     assert_eq!(
         r["baseline"], true,
         "baseline: the node's uid reaches the pipe: {r}"
