@@ -13,7 +13,8 @@
 //! - `openclaw.json` (the official CLI's; read-only, re-read on every call):
 //!   `nodeHost.browserProxy.enabled`, `nodeHost.browserProxy.allowProfiles`, `browser.enabled`,
 //!   `browser.headless`, `browser.noSandbox`, `browser.executablePath`,
-//!   `browser.defaultProfile`, `browser.profiles.<name>.{cdpPort,cdpUrl,driver,color}`,
+//!   `browser.defaultProfile`, `browser.profiles.<name>.{cdpPort,cdpUrl,driver,color}` (`cdpPort`
+//!   is ignored by the built-in backend, which has no port),
 //!   `browser.color`, `browser.evaluateEnabled`, `browser.ssrfPolicy.{dangerouslyAllowPrivateNetwork,
 //!   allowedHostnames,hostnameAllowlist}`, `gateway.auth.{token,password}` (forwarder auth).
 
