@@ -603,12 +603,26 @@ fn prepare_dirs(spec: &LaunchSpec, root: bool) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// `lchown` everything under `dir` not owned by `uid` yet (never following symlinks). Only
-/// walks when `dir` itself is not `uid`'s: a tree handed over once stays the browser's.
+/// `lchown` everything under `dir` to `uid` (never following symlinks). Only walks when `dir`
+/// or one of its direct entries is not `uid`'s (a new home, or a profile moved in from an
+/// earlier version): a tree handed over once stays the browser's.
 fn chown_tree(dir: &Path, uid: u32) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(dir)?;
-    if meta.uid() == uid && meta.gid() == uid {
+    let owned = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .map(|m| m.uid() == uid && m.gid() == uid)
+            .unwrap_or(false)
+    };
+    let mut all_owned = owned(dir);
+    if all_owned {
+        for e in std::fs::read_dir(dir)? {
+            if !owned(&e?.path()) {
+                all_owned = false;
+                break;
+            }
+        }
+    }
+    if all_owned {
         return Ok(());
     }
     fn walk(p: &Path, uid: u32) -> std::io::Result<()> {
@@ -708,6 +722,44 @@ mod tests {
     fn detect_rejects_a_missing_explicit_executable() {
         let err = detect(Some("/nonexistent/chrome")).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/chrome"), "{err}");
+    }
+
+    #[test]
+    fn chown_tree_hands_the_home_over_without_following_symlinks() {
+        use std::os::unix::fs::MetadataExt;
+        if !running_as_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("user-data/Default")).unwrap();
+        std::fs::write(home.join("user-data/Default/Cookies"), b"x").unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"root's").unwrap();
+        std::os::unix::fs::symlink(&outside, home.join("link")).unwrap();
+        chown_tree(&home, BROWSER_UID).unwrap();
+        for p in [
+            "",
+            "user-data",
+            "user-data/Default",
+            "user-data/Default/Cookies",
+            "link",
+        ] {
+            let m = std::fs::symlink_metadata(home.join(p)).unwrap();
+            assert_eq!((m.uid(), m.gid()), (BROWSER_UID, BROWSER_UID), "{p}");
+        }
+        assert_eq!(
+            std::fs::metadata(&outside).unwrap().uid(),
+            0,
+            "symlink target untouched"
+        );
+        // A profile moved in later (root-owned entry under an owned home) is handed over too.
+        std::fs::create_dir(home.join("downloads")).unwrap();
+        chown_tree(&home, BROWSER_UID).unwrap();
+        assert_eq!(
+            std::fs::metadata(home.join("downloads")).unwrap().uid(),
+            BROWSER_UID
+        );
     }
 
     #[test]

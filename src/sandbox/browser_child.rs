@@ -132,7 +132,8 @@ unsafe fn apply(child: &BrowserChild, parent: libc::pid_t) -> io::Result<()> {
 
     // 2.–3. namespace and identity: failures are marked, so the parent can tell them from a
     // failing execve.
-    // SAFETY: as this function's.
+    // SAFETY: `confine` has this function's contract, which holds here (forked child, before
+    // execve).
     unsafe { confine(child) }.map_err(|e| os_err(CONFINE_ERROR | e.raw_os_error().unwrap_or(0)))?;
 
     // 4. no_new_privs.
