@@ -103,6 +103,17 @@ fn tcp_listeners_of_tree(root: u32) -> Vec<(u32, u64)> {
     found
 }
 
+/// Processes of the tree whose fds this process cannot read (the scan cannot see them).
+fn unreadable_fd_dirs(root: u32) -> Vec<u32> {
+    tree(root)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_err()
+                && std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+        .collect()
+}
+
 /// Baseline: the scan finds a listener when one exists — a throwaway one in this process, and
 /// Chromium started the old way (`--remote-debugging-port=0`).
 #[test]
@@ -174,6 +185,11 @@ async fn attack_browser_control_port_is_gone_and_chromium_is_confined() {
     assert!(procs.len() >= 3, "browser, zygote, renderer: {procs:?}");
 
     // (a) No TCP listener anywhere in the browser's tree (the old attack's precondition).
+    assert_eq!(
+        unreadable_fd_dirs(pid),
+        Vec::<u32>::new(),
+        "the scan sees every process"
+    );
     let listeners = tcp_listeners_of_tree(pid);
     assert!(
         listeners.is_empty(),
@@ -467,6 +483,8 @@ async fn helper_user_node_pipe_attack() {
     println!(
         "RESULT {}",
         json!({"uid": st["sandbox"]["uid"], "ownSandbox": st["sandbox"]["enabled"],
+               "listeners": tcp_listeners_of_tree(pid as u32).len(),
+               "unscanned": unreadable_fd_dirs(pid as u32).len(),
                "mountNamespace": st["sandbox"]["mountNamespace"], "baseline": baseline, "baselineStderr": base_err,
                "sandboxed": sandboxed, "sandboxedStderr": sb_err})
     );
@@ -525,6 +543,10 @@ fn attack_user_node_sandboxed_run_cannot_write_to_the_browser_pipe() {
     // A normal user's node: no mount namespace; Chromium's own sandbox where user namespaces
     // exist (required under SANDBOX_MUST_WORK=1).
     assert_eq!(r["mountNamespace"], false, "{r}");
+    assert_eq!(
+        r["listeners"], 0,
+        "no TCP listener in the browser's tree: {r}"
+    );
     if std::env::var("SANDBOX_MUST_WORK").as_deref() == Ok("1") {
         assert_eq!(r["ownSandbox"], true, "{r}");
     }
