@@ -272,7 +272,12 @@ async fn unknown_routes_and_profiles_use_the_upstream_error_shapes() {
     let st = ok(&p, json!({"method": "GET", "path": "/"})).await["result"].clone();
     assert_eq!(st["running"], false);
     assert_eq!(st["pid"], serde_json::Value::Null);
-    assert_eq!(st["cdpUrl"], "http://127.0.0.1:18800");
+    assert_eq!(
+        st["cdpUrl"],
+        serde_json::Value::Null,
+        "no port: CDP runs over a pipe"
+    );
+    assert_eq!(st["cdpPort"], serde_json::Value::Null);
     assert_eq!(st["transport"], "cdp");
 }
 

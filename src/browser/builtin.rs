@@ -129,13 +129,11 @@ struct Browser {
     process: tokio::sync::Mutex<BrowserProcess>,
     cdp: Arc<CdpClient>,
     pid: u32,
-    port: u16,
+    confined: launcher::Confined,
     executable: PathBuf,
     name: String,
     user_data_dir: PathBuf,
     headless: bool,
-    no_sandbox: bool,
-    sandbox_note: Option<&'static str>,
     sessions: Arc<Mutex<Sessions>>,
     attach: tokio::sync::Mutex<()>,
     events: tokio::task::JoinHandle<()>,
@@ -270,32 +268,29 @@ impl Builtin {
         let detected = launcher::detect(settings.executable_path.as_deref());
         let browser = running_browser(profile);
         let running = browser.is_some();
-        let cdp_http = match &browser {
-            Some(b) => super::http::get_json(
-                &format!("http://127.0.0.1:{}/json/version", b.port),
-                Duration::from_millis(300),
-            )
-            .await
-            .is_ok(),
-            None => false,
-        };
-        let port = browser.as_ref().map(|b| b.port).unwrap_or_else(|| {
-            settings
-                .profiles
-                .get(&profile.name)
-                .and_then(|p| p.cdp_port)
-                .unwrap_or(launcher::CDP_PORT_START)
-        });
+        // No HTTP endpoint exists: CDP runs over the browser's pipe, so there is no port
+        // (`cdpPort`/`cdpUrl` are null, as the official host reports for a profile without one).
+        let cdp_http = false;
         let (headless, headless_source) = headless_for(settings, None);
-        let root = launcher::running_as_root();
-        let no_sandbox = settings.no_sandbox.unwrap_or(root);
-        let sandbox = if no_sandbox && root && settings.no_sandbox.is_none() {
-            json!({"enabled": false, "source": "root", "note": launcher::ROOT_SANDBOX_NOTE})
-        } else if no_sandbox {
-            json!({"enabled": false, "source": "config", "note": "browser.noSandbox=true in openclaw.json: Chromium's renderer sandbox is disabled"})
-        } else {
-            json!({"enabled": true, "source": if settings.no_sandbox.is_some() {"config"} else {"default"}})
+        // Before a launch: what it will try (the launch may fall back, see `launcher`).
+        let predicted = launcher::Confined {
+            uid: if launcher::running_as_root() {
+                launcher::BROWSER_UID
+            } else {
+                nix::unistd::geteuid().as_raw()
+            },
+            own_sandbox: settings.no_sandbox != Some(true),
+            mount_namespace: launcher::running_as_root(),
         };
+        let confined = browser.as_ref().map(|b| b.confined).unwrap_or(predicted);
+        let mut sandbox = confined.status();
+        sandbox["source"] = json!(if browser.is_some() {
+            "running"
+        } else if settings.no_sandbox.is_some() {
+            "config"
+        } else {
+            "default"
+        });
         Ok(json!({
             "enabled": settings.browser_enabled,
             "profile": profile.name,
@@ -306,8 +301,8 @@ impl Builtin {
             "cdpHttp": cdp_http,
             "pageReady": running,
             "pid": browser.as_ref().map(|b| b.pid),
-            "cdpPort": port,
-            "cdpUrl": format!("http://127.0.0.1:{port}"),
+            "cdpPort": Value::Null,
+            "cdpUrl": Value::Null,
             "chosenBrowser": browser.as_ref().map(|b| b.name.clone()),
             "detectedBrowser": detected.as_ref().ok().map(|d| d.name.clone()),
             "detectedExecutablePath": detected.as_ref().ok().map(|d| d.path.display().to_string()),
@@ -316,8 +311,8 @@ impl Builtin {
             "color": settings.profiles.get(&profile.name).and_then(|p| p.color.clone()).unwrap_or_else(|| settings.color.clone()),
             "headless": browser.as_ref().map(|b| b.headless).unwrap_or(headless),
             "headlessSource": headless_source,
-            "noSandbox": browser.as_ref().map(|b| b.no_sandbox).unwrap_or(no_sandbox),
-            "sandbox": browser.as_ref().and_then(|b| b.sandbox_note).map(|n| json!({"enabled": false, "note": n})).unwrap_or(sandbox),
+            "noSandbox": !confined.own_sandbox,
+            "sandbox": sandbox,
             "executablePath": settings.executable_path,
             "attachOnly": false,
             "graphics": Value::Null,
@@ -387,39 +382,20 @@ impl Builtin {
                 }),
             });
         }
-        let root = launcher::running_as_root();
-        let no_sandbox = settings.no_sandbox.unwrap_or(root);
-        let sandbox_note = (no_sandbox && root && settings.no_sandbox.is_none())
-            .then_some(launcher::ROOT_SANDBOX_NOTE);
-        if let Some(note) = sandbox_note {
-            tracing::warn!("{note}");
-        }
-        let user_data_dir = self
-            .state_dir
-            .join("browser")
-            .join(&profile.name)
-            .join("user-data");
         let spec = LaunchSpec {
             detected: detected.clone(),
             headless,
-            no_sandbox,
-            user_data_dir: user_data_dir.clone(),
-            cdp_port: settings
-                .profiles
-                .get(&profile.name)
-                .and_then(|p| p.cdp_port),
+            no_sandbox: settings.no_sandbox,
+            profile_dir: self.state_dir.join("browser").join(&profile.name),
             startup_timeout: Duration::from_secs(20),
         };
-        let mut process = BrowserProcess::launch(&spec)
+        let user_data_dir = spec.user_data_dir();
+        let (mut process, cdp) = BrowserProcess::launch(&spec)
             .await
             .map_err(|e| RouteError::new(500, format!("Error: {e}")))?;
-        let cdp = match CdpClient::connect(&process.ws_url).await {
-            Ok(c) => c,
-            Err(e) => {
-                process.terminate(Duration::from_millis(500)).await;
-                return Err(cdp_err(e));
-            }
-        };
+        if let Some(note) = process.confined.status()["note"].as_str() {
+            tracing::warn!("{note}");
+        }
         let sessions = Arc::new(Mutex::new(Sessions::default()));
         let events = spawn_event_task(cdp.subscribe(), sessions.clone());
         // Target lifecycle events (targetDestroyed) keep the session map and closes exact.
@@ -438,15 +414,13 @@ impl Builtin {
         }
         let browser = Arc::new(Browser {
             pid: process.pid,
-            port: process.port,
+            confined: process.confined,
             process: tokio::sync::Mutex::new(process),
             cdp,
             executable: detected.path.clone(),
             name: detected.name.clone(),
             user_data_dir,
             headless,
-            no_sandbox,
-            sandbox_note,
             sessions,
             attach: tokio::sync::Mutex::new(()),
             events,
@@ -455,11 +429,12 @@ impl Builtin {
         tracing::info!(
             profile = %profile.name,
             pid = browser.pid,
-            port = browser.port,
+            uid = browser.confined.uid,
+            own_sandbox = browser.confined.own_sandbox,
+            mount_namespace = browser.confined.mount_namespace,
             exe = %browser.executable.display(),
             headless,
-            no_sandbox,
-            "browser started"
+            "browser started (CDP over a pipe)"
         );
         // Tabs Chromium opened at startup get the first aliases (t1 = the initial blank tab).
         if let Ok(initial) = list_page_targets(&browser).await {
@@ -489,14 +464,9 @@ impl Builtin {
                 .get(&name)
                 .cloned()
                 .unwrap_or_default();
-            let port = b
-                .as_ref()
-                .map(|b| b.port)
-                .or(cfg.cdp_port)
-                .unwrap_or(launcher::CDP_PORT_START);
             out.push(json!({
-                "name": name, "transport": "cdp", "cdpPort": port,
-                "cdpUrl": format!("http://127.0.0.1:{port}"),
+                "name": name, "transport": "cdp", "cdpPort": Value::Null,
+                "cdpUrl": Value::Null,
                 "color": cfg.color.unwrap_or_else(|| req.settings.color.clone()),
                 "driver": "openclaw", "running": b.is_some(), "tabCount": tab_count,
                 "isDefault": name == req.settings.default_profile, "isRemote": false,
@@ -574,7 +544,7 @@ impl Builtin {
         }
         enforce_tab_limit(profile, &b, &target_id).await;
         let info = target_info(&b, &target_id).await.unwrap_or(Value::Null);
-        let mut entry = tab_json(profile, &b, &target_id, &info);
+        let mut entry = tab_json(profile, &target_id, &info);
         entry["title"] = json!("");
         entry["resolvedProfile"] = json!(profile.name);
         Ok(entry)
@@ -1870,7 +1840,7 @@ fn assign_alias(meta: &mut TabMeta, target_id: &str) -> u32 {
     n
 }
 
-fn tab_json(profile: &Profile, b: &Browser, target_id: &str, info: &Value) -> Value {
+fn tab_json(profile: &Profile, target_id: &str, info: &Value) -> Value {
     let (alias, label) = {
         let mut meta = lock(&profile.meta);
         let n = assign_alias(&mut meta, target_id);
@@ -1880,7 +1850,6 @@ fn tab_json(profile: &Profile, b: &Browser, target_id: &str, info: &Value) -> Va
         "targetId": target_id,
         "title": info.get("title").and_then(Value::as_str).unwrap_or(""),
         "url": info.get("url").and_then(Value::as_str).unwrap_or(""),
-        "wsUrl": format!("ws://127.0.0.1:{}/devtools/page/{target_id}", b.port),
         "type": "page",
         "suggestedTargetId": label.clone().unwrap_or_else(|| alias.clone()),
         "tabId": alias,
@@ -1898,7 +1867,7 @@ async fn list_tabs(profile: &Profile, b: &Browser) -> Result<Vec<Value>, RouteEr
         .iter()
         .filter_map(|t| {
             let id = t.get("targetId").and_then(Value::as_str)?;
-            let v = tab_json(profile, b, id, t);
+            let v = tab_json(profile, id, t);
             let n = lock(&profile.meta).alias.get(id).copied().unwrap_or(0);
             Some((n, v))
         })

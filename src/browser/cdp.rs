@@ -1,32 +1,36 @@
-//! A small Chrome DevTools Protocol client over one browser-level WebSocket.
+//! A small Chrome DevTools Protocol client over the browser's debugging pipe.
 //!
 //! Why our own client instead of `chromiumoxide`: the built-in backend needs about twenty CDP
 //! methods (targets, input, accessibility tree, screenshots, PDF, console events). Speaking the
-//! protocol over `tokio-tungstenite` (already a dependency for the gateway link) with untyped
-//! `serde_json` params is a few hundred lines, adds no generated protocol crate (chromiumoxide
-//! pulls in a multi-megabyte generated CDP binding and its own async runtime glue), keeps the
-//! binary and the build small, and lets us set the timeouts and error texts the proxy needs.
+//! protocol with untyped `serde_json` params is a few hundred lines, adds no generated protocol
+//! crate (chromiumoxide pulls in a multi-megabyte generated CDP binding and its own async
+//! runtime glue), keeps the binary and the build small, and lets us set the timeouts and error
+//! texts the proxy needs.
 //!
-//! Model: one WebSocket to the browser endpoint; page sessions use CDP's flattened mode
+//! Transport: `--remote-debugging-pipe` — one pipe to the browser (its fd 3), one from it (its
+//! fd 4); every message is one JSON object followed by a NUL byte. No socket exists that any
+//! other process could connect to. Page sessions use CDP's flattened mode
 //! (`Target.attachToTarget {flatten:true}`), so every command carries an optional `sessionId`.
 //! A reader task resolves pending commands by `id` and broadcasts events to subscribers.
 
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Largest single message accepted from the browser (screenshots and PDFs come back
+/// base64-encoded in one message).
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
 /// Errors talking to the browser over CDP.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CdpError {
-    #[error("cannot connect to the browser's DevTools endpoint {url}: {message}")]
-    Connect { url: String, message: String },
     #[error("the browser's DevTools connection is closed (did the browser exit?)")]
     Closed,
     #[error("{method}: {message}")]
@@ -48,7 +52,7 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, CdpError>>>>
 /// A connected CDP client. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct CdpClient {
-    out: mpsc::UnboundedSender<Message>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
     pending: Pending,
     next_id: AtomicU64,
     events: broadcast::Sender<CdpEvent>,
@@ -70,47 +74,58 @@ impl Drop for PendingGuard {
 }
 
 impl CdpClient {
-    /// Connect to a browser-level WebSocket URL (`ws://127.0.0.1:<port>/devtools/browser/<id>`).
-    pub async fn connect(url: &str) -> Result<Arc<Self>, CdpError> {
-        // Screenshots and PDFs come back base64-encoded in one message.
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(256 << 20))
-            .max_frame_size(Some(256 << 20));
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-            .await
-            .map_err(|e| CdpError::Connect {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
-        let (mut sink, mut stream) = ws.split();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+    /// Speak CDP over the browser's pipe: `from_browser` is the read end of the pipe whose
+    /// write end is the browser's fd 4, `to_browser` the write end of the pipe it reads as fd 3.
+    /// Must be called inside the tokio runtime.
+    pub fn connect_pipe(from_browser: OwnedFd, to_browser: OwnedFd) -> std::io::Result<Arc<Self>> {
+        let mut reader = pipe::Receiver::from_owned_fd(from_browser)?;
+        let mut writer = pipe::Sender::from_owned_fd(to_browser)?;
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
         let (events, _) = broadcast::channel(1024);
         let closed = Arc::new(AtomicBool::new(false));
 
         tokio::spawn(async move {
-            while let Some(msg) = out_rx.recv().await {
-                if sink.send(msg).await.is_err() {
+            while let Some(mut msg) = out_rx.recv().await {
+                msg.push(0);
+                if writer.write_all(&msg).await.is_err() {
                     break;
                 }
             }
-            let _ = sink.close().await;
         });
 
         let reader_pending = pending.clone();
         let reader_events = events.clone();
         let reader_closed = closed.clone();
         tokio::spawn(async move {
-            while let Some(msg) = stream.next().await {
-                let text = match msg {
-                    Ok(Message::Text(t)) => t,
-                    Ok(Message::Close(_)) | Err(_) => break,
-                    Ok(_) => continue,
+            let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
+            let mut chunk = vec![0u8; 64 << 10];
+            // Where the search for the next NUL resumes (bytes before it hold none).
+            let mut scanned = 0;
+            'read: loop {
+                let n = match reader.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
                 };
-                let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
-                    continue;
-                };
-                dispatch_incoming(value, &reader_pending, &reader_events);
+                buf.extend_from_slice(&chunk[..n]);
+                loop {
+                    let Some(pos) = buf[scanned..].iter().position(|b| *b == 0) else {
+                        scanned = buf.len();
+                        if buf.len() > MAX_MESSAGE_BYTES {
+                            tracing::warn!(
+                                "browser sent a CDP message over {MAX_MESSAGE_BYTES} bytes; closing"
+                            );
+                            break 'read;
+                        }
+                        break;
+                    };
+                    let end = scanned + pos;
+                    if let Ok(value) = serde_json::from_slice::<Value>(&buf[..end]) {
+                        dispatch_incoming(value, &reader_pending, &reader_events);
+                    }
+                    buf.drain(..=end);
+                    scanned = 0;
+                }
             }
             reader_closed.store(true, Ordering::SeqCst);
             let drained: Vec<_> = match reader_pending.lock() {
@@ -169,7 +184,7 @@ impl CdpClient {
             msg["sessionId"] = Value::String(s.to_string());
         }
         self.out
-            .send(Message::text(msg.to_string()))
+            .send(msg.to_string().into_bytes())
             .map_err(|_| CdpError::Closed)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result.map_err(|e| match e {

@@ -1,5 +1,5 @@
-//! Minimal HTTP/1.1 client on hyper for loopback endpoints: CDP discovery (`/json/version`) and
-//! the forwarder to an existing OpenClaw browser control server. Plain `http://` only — both
+//! Minimal HTTP/1.1 client on hyper for the forwarder to an existing OpenClaw browser control
+//! server (the built-in backend speaks CDP over a pipe and needs no HTTP). Plain `http://` only — both
 //! peers are local services; TLS is refused with a clear message.
 
 use std::time::Duration;
@@ -98,15 +98,6 @@ pub async fn request(
             ms,
         }),
     }
-}
-
-/// GET a JSON document.
-pub async fn get_json(url: &str, timeout: Duration) -> Result<serde_json::Value, HttpError> {
-    let resp = request("GET", url, &[], None, timeout).await?;
-    serde_json::from_slice(&resp.body).map_err(|e| HttpError::Body {
-        url: url.to_string(),
-        message: e.to_string(),
-    })
 }
 
 fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {

@@ -13,7 +13,8 @@
 //! - `openclaw.json` (the official CLI's; read-only, re-read on every call):
 //!   `nodeHost.browserProxy.enabled`, `nodeHost.browserProxy.allowProfiles`, `browser.enabled`,
 //!   `browser.headless`, `browser.noSandbox`, `browser.executablePath`,
-//!   `browser.defaultProfile`, `browser.profiles.<name>.{cdpPort,cdpUrl,driver,color}`,
+//!   `browser.defaultProfile`, `browser.profiles.<name>.{cdpPort,cdpUrl,driver,color}` (`cdpPort`
+//!   is ignored by the built-in backend, which has no port),
 //!   `browser.color`, `browser.evaluateEnabled`, `browser.ssrfPolicy.{dangerouslyAllowPrivateNetwork,
 //!   allowedHostnames,hostnameAllowlist}`, `gateway.auth.{token,password}` (forwarder auth).
 
@@ -518,11 +519,11 @@ impl BrowserProxy {
             _ => return "status(unavailable)".to_string(),
         };
         let b = |k: &str| st.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let s = |k: &str| {
-            st.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_string()
+        // As the official template literal prints them: a null `cdpUrl` (no port) is `null`.
+        let s = |k: &str| match st.get(k) {
+            Some(Value::String(v)) => v.clone(),
+            Some(Value::Null) => "null".to_string(),
+            _ => "unknown".to_string(),
         };
         format!(
             "status(running={}, cdpHttp={}, cdpReady={}, transport={}, cdpUrl={})",

@@ -19,10 +19,13 @@
 //! - [`output`]: the 200 000-byte combined capture and truncation marker,
 //! - [`probe`]: what this kernel can enforce (`openclaw-node sandbox check`),
 //! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline,
+//! - [`browser_child`]: the built-in browser's `pre_exec` path (CDP pipe fds, its read-only
+//!   mount namespace, its own uid, death with the node),
 //! - `try_syscall`: the escape suite's attack probes (behind the `openclaw-node-try-syscall`
 //!   test helper binary).
 
 pub mod bpf_eval;
+pub mod browser_child;
 pub mod cgroup;
 pub mod child;
 pub mod config;

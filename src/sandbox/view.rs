@@ -532,12 +532,12 @@ pub fn refuse_cwd(
 // ---------------------------------------------------------------------------------------------
 // The child half.
 
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const AT_RECURSIVE: libc::c_uint = 0x8000;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub(super) const OPEN_TREE_CLONE: libc::c_uint = 1;
+pub(super) const AT_RECURSIVE: libc::c_uint = 0x8000;
+pub(super) const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+pub(super) const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub(super) const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub(super) const MOUNT_ATTR_NODEV: u64 = 0x4;
 
 #[repr(C)]
 struct MountAttr {
@@ -1019,7 +1019,7 @@ pub fn spawn_in_view(
 ///
 /// # Safety
 /// `path` must be NUL-terminated.
-unsafe fn setattr(
+pub(super) unsafe fn setattr(
     dfd: libc::c_int,
     path: *const libc::c_char,
     flags: libc::c_uint,
@@ -1048,7 +1048,7 @@ unsafe fn setattr(
 ///
 /// # Safety
 /// `path` must be NUL-terminated; `fd` a detached mount from `open_tree(OPEN_TREE_CLONE)`.
-unsafe fn attach(fd: libc::c_int, path: *const libc::c_char, attrs: u64) -> i64 {
+pub(super) unsafe fn attach(fd: libc::c_int, path: *const libc::c_char, attrs: u64) -> i64 {
     // SAFETY: AT_EMPTY_PATH on the fd; the empty string is a static NUL-terminated literal.
     let rc = unsafe {
         setattr(
