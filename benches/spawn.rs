@@ -100,15 +100,11 @@ fn view(c: &mut Criterion) {
     let home_view = Arc::new(ChildView::compile(&plan, &h, !root).unwrap());
     g.bench_function("fork_exec_no_view", |b| {
         b.iter(|| {
-            use std::os::unix::process::CommandExt;
             let mut cmd = Command::new("/bin/true");
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            // SAFETY: a no-op hook (forces the fork + exec path the view uses).
-            unsafe {
-                cmd.pre_exec(|| Ok(()));
-            }
+            openclaw_node::sandbox::spawn::force_fork_exec(&mut cmd);
             assert!(cmd.status().unwrap().success());
         })
     });

@@ -59,10 +59,10 @@ lab_setup() {
   bash "$root/tests/interop/setup.sh"
 }
 unit_tests() {
-  cargo nextest run --locked --no-fail-fast --profile ci
+  cargo nextest run --locked --no-fail-fast --profile ci --features test-helpers
 }
 doc_tests() {
-  cargo test --locked --doc
+  cargo test --locked --doc --features test-helpers
 }
 fuzz_smoke() {
   bash "$root/scripts/fuzz-smoke.sh" "${FUZZ_SECONDS:-30}"

@@ -72,3 +72,16 @@ fn tools_exec_caps_a_permissive_file() {
     let d = engine(dir.path()).evaluate_run(&json!({"command": ["/bin/echo", "hi"]}));
     assert_eq!(outcome(&d), "denied: allowlist-miss");
 }
+
+/// The sandbox and fault suites (and their helper binaries) build only with the `test-helpers`
+/// feature; the suite's own command (scripts/test-all.sh) enables it. A CI run without it would
+/// silently skip them, so it fails here instead.
+#[test]
+#[cfg(not(feature = "test-helpers"))]
+fn ci_runs_the_suite_with_the_test_helpers_feature() {
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "run the tests with --features test-helpers (scripts/test-all.sh does)"
+    );
+}

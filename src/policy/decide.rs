@@ -570,7 +570,10 @@ impl Eval<'_> {
         (rep, ev)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the state is the segment's"
+    )]
     fn nested_shell(
         &self,
         mut rep: SegmentReport,

@@ -83,7 +83,10 @@ pub fn try_eval(prog: &[sock_filter], data: &SeccompData) -> Option<u32> {
 }
 
 /// Like [`try_eval`], panicking on unsupported programs (tests only).
-#[allow(clippy::panic)]
+#[expect(
+    clippy::panic,
+    reason = "a test helper: an unsupported program is a test bug"
+)]
 pub fn eval(prog: &[sock_filter], data: &SeccompData) -> u32 {
     match try_eval(prog, data) {
         Some(v) => v,

@@ -18,12 +18,15 @@
 //! - [`spawn`]: the `clone3(CLONE_INTO_CGROUP | CLONE_PIDFD)` spawn path (no cgroup migration),
 //! - [`output`]: the 200 000-byte combined capture and truncation marker,
 //! - [`probe`]: what this kernel can enforce (`openclaw-node sandbox check`),
-//! - [`bpf_eval`]: a tiny classic-BPF interpreter used to check compiled filters offline,
+//! - `bpf_eval`: a tiny classic-BPF interpreter used to check compiled filters offline (tests and
+//!   the `test-helpers` feature only),
 //! - [`browser_child`]: the built-in browser's `pre_exec` path (CDP pipe fds, its read-only
 //!   mount namespace, its own uid, death with the node),
 //! - `try_syscall`: the escape suite's attack probes (behind the `openclaw-node-try-syscall`
-//!   test helper binary).
+//!   test helper binary; `test-helpers` feature only).
+#![allow(unsafe_code)]
 
+#[cfg(any(test, feature = "test-helpers"))]
 pub mod bpf_eval;
 pub mod browser_child;
 pub mod cgroup;
@@ -36,6 +39,7 @@ pub mod profile;
 pub mod run;
 pub mod seccomp;
 pub mod spawn;
+#[cfg(feature = "test-helpers")]
 #[doc(hidden)]
 pub mod try_syscall;
 pub mod view;

@@ -426,6 +426,17 @@ impl Drop for Clone3Child {
     }
 }
 
+/// Make `cmd` spawn through fork + exec with an empty `pre_exec` hook, the path a view's spawn
+/// takes (std otherwise prefers `posix_spawn`): the baseline the spawn benches compare against.
+pub fn force_fork_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the hook does nothing, so it is async-signal-safe and touches no state shared
+    // with the parent.
+    unsafe {
+        cmd.pre_exec(|| Ok(()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
