@@ -18,19 +18,35 @@ pub const MAX_COMMAND_BYTES: usize = 256 * 1024;
 /// Decoded `system.run` / `system.run.prepare` params.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunRequest {
+    /// The command as the gateway sent it (`params.command`); what the analysis reads and, once
+    /// allowed, what runs (argv0 may be pinned to the resolved path).
     pub argv: Vec<String>,
+    /// The text the operator approved or saw (`rawCommand`): it must equal the canonical command
+    /// text or the shell payload (EA §4.2), so an approval for one text never runs another.
     pub raw_command: Option<String>,
+    /// Requested working directory (None: the node's own cwd); bound by realpath on approval.
     pub cwd: Option<String>,
+    /// Environment overrides the caller asks for; filtered (EA §13) before they reach the run.
     pub env: BTreeMap<String, String>,
+    /// The caller's deadline; the launcher applies its default and maximum on top.
     pub timeout_ms: Option<u64>,
+    /// macOS only: the run needs screen recording; never granted on this host.
     pub needs_screen_recording: bool,
+    /// Whose policy applies (`main` when absent).
     pub agent_id: Option<String>,
+    /// Echoed in `exec.*` events so the gateway routes them to the right session.
     pub session_key: Option<String>,
+    /// Identifies the run in events; a `runId` runs at most once per node.
     pub run_id: Option<String>,
+    /// Legacy approval flag (older gateways); with `approval_decision` consumes an approval.
     pub approved: bool,
+    /// `allow-once` / `allow-always` from the operator; `allow-always` persists a grant.
     pub approval_decision: Option<ApprovalDecision>,
+    /// The `systemRunPlan` the approval was given for: the argv/cwd/operand it binds.
     pub plan: Option<Value>,
+    /// Echoed in `exec.finished` (`suppressNotifyOnExit`).
     pub suppress_notify_on_exit: Option<bool>,
+    /// Legacy `wakeOnExit`, echoed in `exec.finished` when present.
     pub wake_on_exit: Option<bool>,
 }
 

@@ -70,9 +70,14 @@ pub struct ClientConfig {
     pub port: u16,
     /// `None`: plain `ws://`.
     pub tls: Option<TlsMode>,
+    /// The name operators see in `openclaw nodes` (`--display-name`, else the host name); it is
+    /// part of the pairing metadata, so it must stay byte-identical across reconnects while a
+    /// pairing request is pending, or the gateway opens a second request.
     pub display_name: Option<String>,
     /// `node.json` `nodeId`, sent as `client.instanceId`.
     pub instance_id: Option<String>,
+    /// `client.version`: the gateway shows it and gates features on it, so it is the official
+    /// host's version we are compatible with, not only our crate version.
     pub version: String,
     /// `linux` / `macos` / `windows` (canonical ids only).
     pub platform: String,
@@ -84,7 +89,10 @@ pub struct ClientConfig {
     pub token: Option<String>,
     /// Shared gateway password (`OPENCLAW_GATEWAY_PASSWORD`).
     pub password: Option<String>,
+    /// First reconnect delay (1 s); doubled per failed attempt so a gateway that is down is not
+    /// hammered, and reset after `hello-ok` so a brief drop reconnects fast.
     pub backoff_initial: Duration,
+    /// Cap of the doubling (30 s): the longest a node stays away from a gateway that came back.
     pub backoff_max: Duration,
     /// Upper bound of the retry delay while pairing is pending.
     pub pairing_retry_max: Duration,
