@@ -122,6 +122,12 @@ pub struct SegmentReport {
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nested: Vec<SegmentReport>,
+    /// The argv the shell is planned to execute for this segment when it is satisfied: argv0
+    /// pinned for allowlist, safe-bin and skill segments (after unwrapping), the whole argv for a
+    /// nested shell (its payload literalised when a safe bin inside was rewritten); `None` for
+    /// builtins and unsatisfied segments.
+    #[serde(skip)]
+    pub planned_argv: Option<Vec<String>>,
 }
 
 /// An allowlist entry that matched (for `lastUsed*` bookkeeping).
@@ -324,6 +330,23 @@ impl Eval<'_> {
         depth: usize,
         cwd_changed: bool,
     ) -> (SegmentReport, SegEval) {
+        let (mut rep, ev) = self.segment_eval(raw, argv, in_payload, depth, cwd_changed);
+        if !ev.satisfied {
+            rep.planned_argv = None;
+        } else if rep.planned_argv.is_none() {
+            rep.planned_argv = ev.planned_argv.clone();
+        }
+        (rep, ev)
+    }
+
+    fn segment_eval(
+        &self,
+        raw: &str,
+        argv: &[String],
+        in_payload: bool,
+        depth: usize,
+        cwd_changed: bool,
+    ) -> (SegmentReport, SegEval) {
         let u: Unwrapped = wrappers::unwrap(argv);
         let mut rep = SegmentReport {
             raw: raw.to_string(),
@@ -335,6 +358,7 @@ impl Eval<'_> {
             blocked: u.blocked.clone(),
             note: None,
             nested: Vec::new(),
+            planned_argv: None,
         };
         let mut ev = SegEval::default();
         // Strict mode looks through carriers and nested shells (EA §12, fail closed); otherwise
@@ -547,6 +571,7 @@ impl Eval<'_> {
     ) -> (SegmentReport, SegEval) {
         let inner = &u.argv;
         let payload = &inner[payload_index];
+        rep.planned_argv = Some(argv.to_vec());
         let analysis = shell::analyze(payload);
         let grammar = Grammar::of_shell(
             rep.resolution.as_ref().and_then(|r| r.real_path.as_deref()),
@@ -637,6 +662,7 @@ impl Eval<'_> {
                         let offset = argv.len() - inner.len();
                         let mut whole: Vec<String> = argv.to_vec();
                         whole[offset + payload_index] = rebuilt;
+                        rep.planned_argv = Some(whole.clone());
                         let mut text =
                             String::with_capacity(whole.iter().map(|t| t.len() + 3).sum());
                         for (i, t) in whole.iter().enumerate() {
@@ -728,6 +754,7 @@ impl Eval<'_> {
                 // `python3 <<'EOF'`, `sh <<'EOF'`: the body is a program nobody analysed.
                 e.satisfied = false;
                 r.satisfied_by = None;
+                r.planned_argv = None;
                 r.note = Some("heredoc feeds a program to an interpreter or shell".into());
             }
             ok &= e.satisfied;
