@@ -583,3 +583,25 @@ fn identity_relative_or_empty_path_entry_stops_the_search() {
     w.path = "/usr/bin:/bin:.".into();
     assert_eq!(w.outcome(&sh("uname")), "allow");
 }
+
+// ---- Found by the soundness oracle (tests/policy_soundness_oracle.rs) ----
+
+#[test]
+fn soundness_tilde_after_assignment_equals_is_a_miss() {
+    // bash expands `~` after the `=` of an argument that looks like an assignment
+    // (`ls a=~/x` runs `ls a=/home/u/x`); dash does not.
+    let [wd, wb] = dash_and_bash(&["/usr/bin/ls"]);
+    for p in ["ls a=~/x", "ls a=~", "ls a=b:~/c", "ls --o=~"] {
+        assert_eq!(wb.outcome(&sh(p)), "miss", "bash: {p}");
+        assert_eq!(wd.outcome(&sh(p)), "allow", "dash: {p}");
+    }
+    for p in [
+        "ls 'a=~/x'",
+        "ls a='~'/x",
+        "ls a=\\~",
+        "ls x:~/y",
+        "ls a=x~",
+    ] {
+        assert_eq!(wb.outcome(&sh(p)), "allow", "bash: {p}");
+    }
+}

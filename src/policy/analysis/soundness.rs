@@ -3,7 +3,8 @@
 //!
 //! - Every word is literal after quote removal: no parameter, arithmetic or command expansion
 //!   (unquoted or double-quoted `$…`, positional parameters included), no `$'…'`/`$"…"`, no
-//!   `~user`, and under bash no brace expansion (`{a,b}`, `{1..3}`).
+//!   `~user`, and under bash no brace expansion (`{a,b}`, `{1..3}`) and no `~` after the `=` (or a
+//!   later `:`) of an argument that looks like an assignment (`a=~/x`: bash expands it).
 //! - Exception: an unquoted glob (`*`, `?`, `[…]`) in a word that is not the command name and
 //!   starts with a literal character other than `-` (or with `~/`): every expansion then starts
 //!   with that character, so it can never become an option (`src/*.rs` yes; `*.txt`, `-exe[c]`
@@ -185,6 +186,9 @@ pub fn check_word(shape: &WordShape, grammar: Grammar, argv0: bool) -> Result<()
     }
     if shape.brace && grammar == Grammar::Bash {
         return Err("brace expansion");
+    }
+    if shape.tilde_assign && grammar == Grammar::Bash {
+        return Err("tilde expansion after = in an assignment-like word");
     }
     if shape.glob && (argv0 || !shape.literal_start) {
         return Err("pathname expansion that can produce an option or the command name");
