@@ -605,3 +605,28 @@ fn soundness_tilde_after_assignment_equals_is_a_miss() {
         assert_eq!(wb.outcome(&sh(p)), "allow", "bash: {p}");
     }
 }
+
+#[test]
+fn soundness_shell_reading_stdin_under_bare_star_is_a_miss() {
+    // `sh <<'EOF'` and `… | sh` run commands nobody analysed: the bare `*` allows a nested
+    // shell only through its analysed segments.
+    for w in dash_and_bash(&["*"]) {
+        for p in [
+            "sh <<'EOF'\nid\nEOF",
+            "sh -s <<'EOF'\nid\nEOF",
+            "bash <<EOF\nid\nEOF",
+            "uname | sh",
+            "uname && cat x | bash -s",
+        ] {
+            assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+        }
+        // An inline nested shell is decided on its segments, whatever its stdin.
+        assert_eq!(w.outcome(&sh("uname | sh -c 'uname'")), "allow");
+        // The bare `*` still allows an interpreter reading its own program (D05 class).
+        assert_eq!(w.outcome(&sh("python3 <<'EOF'\nprint(1)\nEOF")), "allow");
+    }
+    // With the shell allowlisted, a pipe into it is no better than a heredoc.
+    let w = w_dash(&["/usr/bin/dash", "/usr/bin/uname"]);
+    assert_eq!(w.outcome(&sh("uname | sh")), "miss");
+    assert_eq!(w.outcome(&sh("uname | sh -c 'uname; uname'")), "allow");
+}

@@ -748,14 +748,28 @@ impl Eval<'_> {
         let mut evals = Vec::new();
         let mut ok = true;
         let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
-        for s in a.segments() {
+        let piped = a
+            .parts
+            .iter()
+            .flat_map(|p| p.segments.iter().enumerate().map(|(i, _)| i > 0));
+        for (s, piped) in a.segments().zip(piped) {
             let (mut r, mut e) = self.segment(&s.raw, &s.argv, true, depth, cwd_changed);
-            if s.heredoc && e.satisfied && wildcard.is_none() && feeds_program(&r) {
-                // `python3 <<'EOF'`, `sh <<'EOF'`: the body is a program nobody analysed.
+            // `python3 <<'EOF'`, `sh <<'EOF'`, `… | sh`: stdin is a program nobody analysed. The
+            // bare `*` allows an interpreter's own program; a shell's commands it allows only
+            // when they are analysed (soundness rule).
+            let stdin_shell = feeds_shell(&r);
+            if e.satisfied
+                && ((s.heredoc && (wildcard.is_none() || stdin_shell) && feeds_program(&r))
+                    || (piped && stdin_shell))
+            {
                 e.satisfied = false;
                 r.satisfied_by = None;
                 r.planned_argv = None;
-                r.note = Some("heredoc feeds a program to an interpreter or shell".into());
+                r.note = Some(if s.heredoc {
+                    "heredoc feeds a program to an interpreter or shell".into()
+                } else {
+                    "pipe feeds a program to an interpreter or shell".into()
+                });
             }
             ok &= e.satisfied;
             cwd_changed |= e.changes_cwd;
@@ -838,10 +852,10 @@ fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
     (sensitive(&real_name) && !same).then_some(real_name)
 }
 
-/// Does this segment's program come from its stdin (an interpreter or a shell)?
-fn feeds_program(r: &SegmentReport) -> bool {
+/// The names a segment's program goes by: its word and its resolved file.
+fn program_names(r: &SegmentReport) -> Vec<String> {
     let Some(first) = r.effective_argv.first() else {
-        return false;
+        return Vec::new();
     };
     let mut names = vec![normalized_name(first)];
     if let Some(real) = r.resolution.as_ref().and_then(|x| x.real_path.as_ref())
@@ -850,8 +864,22 @@ fn feeds_program(r: &SegmentReport) -> bool {
         names.push(normalized_name(&n.to_string_lossy()));
     }
     names
+}
+
+/// Does this segment's program come from its stdin (an interpreter or a shell)?
+fn feeds_program(r: &SegmentReport) -> bool {
+    program_names(r)
         .iter()
         .any(|n| is_shell_name(n) || inline_eval::reads_program_from_stdin(n, &r.effective_argv))
+}
+
+/// Is this segment's program a shell that reads its commands from stdin (no `-c`, no script)?
+fn feeds_shell(r: &SegmentReport) -> bool {
+    program_names(r).iter().any(|n| is_shell_name(n))
+        && matches!(
+            shell_form(&r.effective_argv),
+            ShellForm::Plain | ShellForm::Opaque
+        )
 }
 
 fn is_dispatch_name(n: &str) -> bool {
