@@ -630,3 +630,33 @@ fn soundness_shell_reading_stdin_under_bare_star_is_a_miss() {
     assert_eq!(w.outcome(&sh("uname | sh")), "miss");
     assert_eq!(w.outcome(&sh("uname | sh -c 'uname; uname'")), "allow");
 }
+
+#[test]
+fn soundness_shell_script_or_rcfile_under_bare_star_is_a_miss() {
+    // `sh ./evil.sh`, `bash --rcfile ./evil.sh -i` inside a payload run commands nobody
+    // analysed: the bare `*` does not satisfy them, an entry for the script itself does.
+    for w in dash_and_bash(&["*"]) {
+        for p in [
+            "sh ./evil.sh",
+            "bash evil.sh",
+            "uname && sh ./evil.sh",
+            "bash --rcfile ./evil.sh -i",
+            "bash --init-file ./evil.sh -i",
+            "sh -c 'uname; bash evil.sh'",
+        ] {
+            assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+        }
+        assert_eq!(w.outcome(&sh("sh -c 'uname; uname -r'")), "allow");
+    }
+    let mut w = w_dash(&["/home/u/evil.sh"]);
+    w.fs.add_exe("/home/u/evil.sh");
+    let mut r = sh("sh ./evil.sh");
+    r.cwd = Some("/home/u".into());
+    assert_eq!(w.outcome(&r), "allow");
+    // Outside a payload the bare `*` still allows a shell invocation as it allows any argv (D25).
+    let w = w_dash(&["*"]);
+    assert_eq!(
+        w.outcome(&argv(&["/usr/bin/bash", "--rcfile", "x", "-i"])),
+        "allow"
+    );
+}

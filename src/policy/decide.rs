@@ -427,7 +427,12 @@ impl Eval<'_> {
                         let p = exe::absolutize(tok, &self.cwd, self.fs.home().as_deref());
                         let target = self.fs.realpath(&p).unwrap_or(p);
                         let allow = &self.policy.agent(&self.agent_key).allowlist;
-                        let hit = allow.match_path(&target).or(wildcard);
+                        // Inside a payload the script is a nested shell's commands nobody
+                        // analysed: only an entry for the script itself satisfies it, not the
+                        // bare `*` (soundness rule).
+                        let hit = allow
+                            .match_path(&target)
+                            .or(wildcard.filter(|_| !in_payload));
                         if let Some(idx) = hit {
                             rep.satisfied_by = Some(self.satisfaction(idx));
                             rep.note = Some(format!("script {}", target.display()));
@@ -449,7 +454,11 @@ impl Eval<'_> {
                         // A POSIX shell with startup files (`bash --rcfile x …`) runs arbitrary
                         // code, so only the bare `*` (which allows any command, EA §8.3, as it
                         // allows `bash -c …`) satisfies it (D25). PowerShell/cmd stay blocked.
+                        // Inside a payload (`bash --rcfile ./x -i`) these are a nested shell's
+                        // commands nobody analysed, which the bare `*` does not satisfy either
+                        // (soundness rule).
                         if is_posix_shell(&name)
+                            && !in_payload
                             && let Some(idx) = wildcard
                         {
                             rep.satisfied_by = Some(self.satisfaction(idx));
