@@ -660,3 +660,26 @@ fn soundness_shell_script_or_rcfile_under_bare_star_is_a_miss() {
         "allow"
     );
 }
+
+#[test]
+fn soundness_nested_login_shell_is_a_miss() {
+    // `/etc/profile` resets PATH in a nested login shell, so `bash -lc 'curl x'` does not run
+    // the `curl` the node's PATH resolves (found by the oracle: a PATH stub vs /usr/bin/curl).
+    for w in dash_and_bash(&["*"]) {
+        for p in [
+            "bash -lc 'uname; uname -r'",
+            "sh -lc 'uname; uname -r'",
+            "sh -l -c 'uname; uname -r'",
+            "bash --login -c 'uname; uname -r'",
+            "sh -lc '$0 \"$@\"' uname -r",
+            "uname && bash -lc \"uname; uname -r\"",
+        ] {
+            assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+        }
+        assert_eq!(w.outcome(&sh("bash -c 'uname; uname -r'")), "allow");
+        assert_eq!(w.outcome(&sh("sh -ec 'uname; uname -r'")), "allow");
+    }
+    let w = w_dash(&["/usr/bin/uname"]);
+    assert_eq!(w.outcome(&sh("sh -lc 'uname; uname -r'")), "miss");
+    assert_eq!(w.outcome(&sh("sh -c 'uname; uname -r'")), "allow");
+}

@@ -581,6 +581,16 @@ impl Eval<'_> {
         let inner = &u.argv;
         let payload = &inner[payload_index];
         rep.planned_argv = Some(argv.to_vec());
+        // A nested login shell (`bash -lc …`) runs /etc/profile, which resets PATH: its commands
+        // are not looked up where we resolved them (the top-level transport has the PATH
+        // carrier; a nested shell has not). Not analysable (soundness rule).
+        let login = inner[1..payload_index].iter().any(|f| {
+            f == "--login" || (f.starts_with('-') && !f.starts_with("--") && f.contains('l'))
+        });
+        if login {
+            rep.note = Some("nested login shell: its start-up files reset PATH".into());
+            return (rep, ev);
+        }
         let analysis = shell::analyze(payload);
         let grammar = Grammar::of_shell(
             rep.resolution.as_ref().and_then(|r| r.real_path.as_deref()),
