@@ -473,6 +473,9 @@ fn soundness_oracle_generated_payloads_run_as_analysed() {
         }
     }
     failures.sort();
+    for (i, _, _) in results.iter().filter(|r| r.2).take(5) {
+        eprintln!("timed out: {}", jobs[*i].describe(&fx));
+    }
     eprintln!(
         "soundness oracle: seed {seed}, {cases} payloads, {} decided, {} allowed, {} executed \
          ({} through the launcher), {} shell execs checked, {} program execs not checked, \
