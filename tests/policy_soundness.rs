@@ -683,3 +683,52 @@ fn soundness_nested_login_shell_is_a_miss() {
     assert_eq!(w.outcome(&sh("sh -lc 'uname; uname -r'")), "miss");
     assert_eq!(w.outcome(&sh("sh -c 'uname; uname -r'")), "allow");
 }
+
+#[test]
+fn soundness_shell_options_that_change_expansion_are_a_miss() {
+    // `bash -k` moves `X=1` from the argv into the environment (`ls X=1` ran `ls`);
+    // `-O nullglob` drops a glob that matches nothing (`ls x* a.txt` ran `ls a.txt`).
+    for w in dash_and_bash(&["/usr/bin/ls", "/usr/bin/uname"]) {
+        for p in [
+            "bash -k -c 'ls X=1; uname'",
+            "bash -kc 'ls X=1; uname'",
+            "bash -ck 'ls X=1; uname'",
+            "bash -O nullglob -c 'ls x* a.txt; uname'",
+            "bash -O dotglob -c 'ls src/*; uname'",
+            "bash +B -c 'ls a; uname'",
+            "bash -a -c 'ls a; uname'",
+            "bash -o posix -c 'ls a; uname'",
+            "bash --posix -c 'ls a; uname'",
+        ] {
+            assert_eq!(w.outcome(&sh(p)), "miss", "{p}");
+        }
+        for p in [
+            "bash -c 'ls a; uname'",
+            "bash -e -c 'ls a; uname'",
+            "bash -eux -c 'ls a; uname'",
+            "bash -o pipefail -c 'ls a; uname'",
+            "bash --norc -c 'ls a; uname'",
+        ] {
+            assert_eq!(w.outcome(&sh(p)), "allow", "{p}");
+        }
+        // The same options on the top-level transport.
+        assert_eq!(
+            w.outcome(&argv(&["/usr/bin/bash", "-kc", "ls X=1; uname"])),
+            "miss"
+        );
+        assert_eq!(
+            w.outcome(&argv(&[
+                "/usr/bin/bash",
+                "-O",
+                "nullglob",
+                "-c",
+                "ls x*; uname"
+            ])),
+            "miss"
+        );
+        assert_eq!(
+            w.outcome(&argv(&["/bin/sh", "-lc", "ls a; uname"])),
+            "allow"
+        );
+    }
+}

@@ -591,6 +591,10 @@ impl Eval<'_> {
             rep.note = Some("nested login shell: its start-up files reset PATH".into());
             return (rep, ev);
         }
+        if let Err(why) = soundness::check_shell_options(&inner[1..payload_index]) {
+            rep.note = Some(format!("nested shell: {why}"));
+            return (rep, ev);
+        }
         let analysis = shell::analyze(payload);
         let grammar = Grammar::of_shell(
             rep.resolution.as_ref().and_then(|r| r.real_path.as_deref()),
@@ -1110,6 +1114,8 @@ pub fn decide(
             Grammar::of_shell(r.real_path.as_deref(), &t.argv[0])
         };
         let analysed = shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
+            soundness::check_shell_options(&t.argv[1..t.payload_index])
+                .map_err(ShellError::Unsound)?;
             soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
             Ok(a)
         });
