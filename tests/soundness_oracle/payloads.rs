@@ -217,6 +217,28 @@ const STDIN_SHELLS: &[&str] = &[
     "sh -c 'ls; uname' | sh",
     "sh -lc 'ls; uname'",
     "bash -lc 'ls a.txt; uname -s'",
+    // options of a nested shell that change how its words expand or what runs
+    "bash -k -c 'ls X=1 a.txt; uname'",
+    "sh -k -c 'ls X=1 a.txt; uname'",
+    "bash -O nullglob -c 'ls x.nomatch* a.txt; uname'",
+    "bash -O dotglob -c 'ls src/* a.txt; uname'",
+    "bash -O failglob -c 'ls x.nomatch* a.txt; uname'",
+    "bash -O extglob -c 'ls a.txt; uname'",
+    "bash -f -c 'ls src/*.rs; uname'",
+    "sh -f -c 'ls src/*.rs; uname'",
+    "bash -o noglob -c 'ls src/*.rs; uname'",
+    "bash --posix -c 'ls a=~/x; uname'",
+    "bash +B -c 'ls {a,b}; uname'",
+    "sh -a -c 'ls a.txt; uname'",
+    "sh -n -c 'ls a.txt; uname'",
+    "bash -x -c 'ls a.txt; uname'",
+    "sh -e -c 'ls a.txt; uname'",
+    "bash -r -c 'ls a.txt; uname'",
+    "bash -p -c 'ls a.txt; uname'",
+    "sh -C -c 'ls a.txt; uname'",
+    "bash -c 'ls a.txt; uname' -k",
+    "bash -ck 'ls X=1; uname'",
+    "bash -kc 'ls X=1; uname'",
 ];
 
 /// Heredocs (only at the end of a payload: text after a body is rejected).
@@ -259,7 +281,7 @@ fn simple(rng: &mut Rng, depth: u32) -> String {
     if r < 16 {
         return rng.pick(CARRIERS).to_string();
     }
-    if r < 19 {
+    if r < 21 {
         return rng.pick(STDIN_SHELLS).to_string();
     }
     if r < 27 && depth < 2 {
