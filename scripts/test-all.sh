@@ -18,6 +18,7 @@ root=$PWD
 
 if [ "${CI:-}" = "true" ]; then
   export SANDBOX_MUST_WORK=1
+  export ORACLE_MUST_RUN=1
   unset SKIP_INTEROP SKIP_FUZZ
 fi
 export CARGO_TERM_COLOR=never
@@ -45,6 +46,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (apt)"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}") >/dev/null 2>&1 \

@@ -123,6 +123,12 @@ pub struct SegmentReport {
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nested: Vec<SegmentReport>,
+    /// The argv the shell is planned to execute for this segment when it is satisfied: argv0
+    /// pinned for allowlist, safe-bin and skill segments (after unwrapping), the whole argv for a
+    /// nested shell (its payload literalised when a safe bin inside was rewritten); `None` for
+    /// builtins and unsatisfied segments.
+    #[serde(skip)]
+    pub planned_argv: Option<Vec<String>>,
 }
 
 /// An allowlist entry that matched (for `lastUsed*` bookkeeping).
@@ -355,6 +361,23 @@ impl Eval<'_> {
         depth: usize,
         cwd_changed: bool,
     ) -> (SegmentReport, SegEval) {
+        let (mut rep, ev) = self.segment_eval(raw, argv, in_payload, depth, cwd_changed);
+        if !ev.satisfied {
+            rep.planned_argv = None;
+        } else if rep.planned_argv.is_none() {
+            rep.planned_argv = ev.planned_argv.clone();
+        }
+        (rep, ev)
+    }
+
+    fn segment_eval(
+        &self,
+        raw: &str,
+        argv: &[String],
+        in_payload: bool,
+        depth: usize,
+        cwd_changed: bool,
+    ) -> (SegmentReport, SegEval) {
         let u: Unwrapped = wrappers::unwrap(argv);
         let mut rep = SegmentReport {
             raw: raw.to_string(),
@@ -366,6 +389,7 @@ impl Eval<'_> {
             blocked: u.blocked.clone(),
             note: None,
             nested: Vec::new(),
+            planned_argv: None,
         };
         let mut ev = SegEval::default();
         // Strict mode looks through carriers and nested shells (EA §12, fail closed); otherwise
@@ -441,7 +465,12 @@ impl Eval<'_> {
                         let grant = (!cwd_changed)
                             .then(|| allow.match_script_grant(&target, &script_argv, &self.cwd))
                             .flatten();
-                        let hit = grant.or_else(|| allow.match_path(&target)).or(wildcard);
+                        // Inside a payload the script is a nested shell's commands nobody
+                        // analysed: only an entry for the script itself satisfies it, not the
+                        // bare `*` (soundness rule).
+                        let hit = grant
+                            .or_else(|| allow.match_path(&target))
+                            .or(wildcard.filter(|_| !in_payload));
                         if let Some(idx) = hit {
                             rep.satisfied_by = Some(self.satisfaction(idx));
                             rep.note = Some(format!("script {}", target.display()));
@@ -463,7 +492,11 @@ impl Eval<'_> {
                         // A POSIX shell with startup files (`bash --rcfile x …`) runs arbitrary
                         // code, so only the bare `*` (which allows any command, EA §8.3, as it
                         // allows `bash -c …`) satisfies it (D25). PowerShell/cmd stay blocked.
+                        // Inside a payload (`bash --rcfile ./x -i`) these are a nested shell's
+                        // commands nobody analysed, which the bare `*` does not satisfy either
+                        // (soundness rule).
                         if is_posix_shell(&name)
+                            && !in_payload
                             && let Some(idx) = wildcard
                         {
                             rep.satisfied_by = Some(self.satisfaction(idx));
@@ -587,6 +620,21 @@ impl Eval<'_> {
     ) -> (SegmentReport, SegEval) {
         let inner = &u.argv;
         let payload = &inner[payload_index];
+        rep.planned_argv = Some(argv.to_vec());
+        // A nested login shell (`bash -lc …`) runs /etc/profile, which resets PATH: its commands
+        // are not looked up where we resolved them (the top-level transport has the PATH
+        // carrier; a nested shell has not). Not analysable (soundness rule).
+        let login = inner[1..payload_index].iter().any(|f| {
+            f == "--login" || (f.starts_with('-') && !f.starts_with("--") && f.contains('l'))
+        });
+        if login {
+            rep.note = Some("nested login shell: its start-up files reset PATH".into());
+            return (rep, ev);
+        }
+        if let Err(why) = soundness::check_shell_options(&inner[1..payload_index]) {
+            rep.note = Some(format!("nested shell: {why}"));
+            return (rep, ev);
+        }
         let analysis = shell::analyze(payload);
         let grammar = Grammar::of_shell(
             rep.resolution.as_ref().and_then(|r| r.real_path.as_deref()),
@@ -678,6 +726,7 @@ impl Eval<'_> {
                         let offset = argv.len() - inner.len();
                         let mut whole: Vec<String> = argv.to_vec();
                         whole[offset + payload_index] = rebuilt;
+                        rep.planned_argv = Some(whole.clone());
                         let mut text =
                             String::with_capacity(whole.iter().map(|t| t.len() + 3).sum());
                         for (i, t) in whole.iter().enumerate() {
@@ -763,13 +812,28 @@ impl Eval<'_> {
         let mut evals = Vec::new();
         let mut ok = true;
         let wildcard = self.policy.agent(&self.agent_key).allowlist.wildcard();
-        for s in a.segments() {
+        let piped = a
+            .parts
+            .iter()
+            .flat_map(|p| p.segments.iter().enumerate().map(|(i, _)| i > 0));
+        for (s, piped) in a.segments().zip(piped) {
             let (mut r, mut e) = self.segment(&s.raw, &s.argv, true, depth, cwd_changed);
-            if s.heredoc && e.satisfied && wildcard.is_none() && feeds_program(&r) {
-                // `python3 <<'EOF'`, `sh <<'EOF'`: the body is a program nobody analysed.
+            // `python3 <<'EOF'`, `sh <<'EOF'`, `… | sh`: stdin is a program nobody analysed. The
+            // bare `*` allows an interpreter's own program; a shell's commands it allows only
+            // when they are analysed (soundness rule).
+            let stdin_shell = feeds_shell(&r);
+            if e.satisfied
+                && ((s.heredoc && (wildcard.is_none() || stdin_shell) && feeds_program(&r))
+                    || (piped && stdin_shell))
+            {
                 e.satisfied = false;
                 r.satisfied_by = None;
-                r.note = Some("heredoc feeds a program to an interpreter or shell".into());
+                r.planned_argv = None;
+                r.note = Some(if s.heredoc {
+                    "heredoc feeds a program to an interpreter or shell".into()
+                } else {
+                    "pipe feeds a program to an interpreter or shell".into()
+                });
             }
             ok &= e.satisfied;
             cwd_changed |= e.changes_cwd;
@@ -852,10 +916,10 @@ fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
     (sensitive(&real_name) && !same).then_some(real_name)
 }
 
-/// Does this segment's program come from its stdin (an interpreter or a shell)?
-fn feeds_program(r: &SegmentReport) -> bool {
+/// The names a segment's program goes by: its word and its resolved file.
+fn program_names(r: &SegmentReport) -> Vec<String> {
     let Some(first) = r.effective_argv.first() else {
-        return false;
+        return Vec::new();
     };
     let mut names = vec![normalized_name(first)];
     if let Some(real) = r.resolution.as_ref().and_then(|x| x.real_path.as_ref())
@@ -864,8 +928,22 @@ fn feeds_program(r: &SegmentReport) -> bool {
         names.push(normalized_name(&n.to_string_lossy()));
     }
     names
+}
+
+/// Does this segment's program come from its stdin (an interpreter or a shell)?
+fn feeds_program(r: &SegmentReport) -> bool {
+    program_names(r)
         .iter()
         .any(|n| is_shell_name(n) || inline_eval::reads_program_from_stdin(n, &r.effective_argv))
+}
+
+/// Is this segment's program a shell that reads its commands from stdin (no `-c`, no script)?
+fn feeds_shell(r: &SegmentReport) -> bool {
+    program_names(r).iter().any(|n| is_shell_name(n))
+        && matches!(
+            shell_form(&r.effective_argv),
+            ShellForm::Plain | ShellForm::Opaque
+        )
 }
 
 fn is_dispatch_name(n: &str) -> bool {
@@ -1094,6 +1172,8 @@ pub fn decide(
             ))
         } else {
             shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
+                soundness::check_shell_options(&t.argv[1..t.payload_index])
+                    .map_err(ShellError::Unsound)?;
                 soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
                 Ok(a)
             })

@@ -105,6 +105,9 @@ pub struct WordShape {
     pub brace: bool,
     /// A leading unquoted `~` not followed by `/` or the end of the word (`~user`, `~+`, `~-`).
     pub tilde_other: bool,
+    /// An unquoted `~` right after an unquoted `=` or `:` following an unquoted `=` (`a=~/x`,
+    /// `a=b:~/c`): bash expands it in an argument that looks like an assignment.
+    pub tilde_assign: bool,
     /// The word starts with a literal character other than `-` (quoted, escaped, or plain and not
     /// special), or with `~/`: every pathname expansion of it starts the same way.
     pub literal_start: bool,
@@ -146,8 +149,16 @@ impl WordShape {
         }
         let mut shape = WordShape::default();
         let n = items.len();
+        let mut seen_eq = false;
         for (i, &(c, cx)) in items.iter().enumerate() {
             let next = items.get(i + 1).copied();
+            if cx == Ctx::Bare
+                && next == Some(('~', Ctx::Bare))
+                && (c == '=' || (c == ':' && seen_eq))
+            {
+                shape.tilde_assign = true;
+            }
+            seen_eq |= c == '=' && cx == Ctx::Bare;
             match (c, cx) {
                 // `$` at the end or before a backslash-escaped character is literal; inside double
                 // quotes, also before the closing quote.
@@ -191,7 +202,7 @@ impl WordShape {
 
     /// Nothing happens to the word at run time (quote removal aside).
     pub fn is_literal(&self) -> bool {
-        !self.expansion && !self.glob && !self.brace && !self.tilde_other
+        !self.expansion && !self.glob && !self.brace && !self.tilde_other && !self.tilde_assign
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - Every word is literal after quote removal: no parameter, arithmetic or command expansion
 //!   (unquoted or double-quoted `$…`, positional parameters included), no `$'…'`/`$"…"`, no
-//!   `~user`, and under bash no brace expansion (`{a,b}`, `{1..3}`).
+//!   `~user`, and under bash no brace expansion (`{a,b}`, `{1..3}`) and no `~` after the `=` (or a
+//!   later `:`) of an argument that looks like an assignment (`a=~/x`: bash expands it).
 //! - Exception: an unquoted glob (`*`, `?`, `[…]`) in a word that is not the command name and
 //!   starts with a literal character other than `-` (or with `~/`): every expansion then starts
 //!   with that character, so it can never become an option (`src/*.rs` yes; `*.txt`, `-exe[c]`
@@ -156,23 +157,69 @@ fn set_is_harmless(ops: &[String]) -> bool {
                 return false;
             }
             i += 1;
-            let known = [
-                "pipefail",
-                "errexit",
-                "nounset",
-                "xtrace",
-                "verbose",
-                "noglob",
-                "noclobber",
-                "noexec",
-            ];
-            if !ops.get(i).is_some_and(|o| known.contains(&o.as_str())) {
+            if !ops
+                .get(i)
+                .is_some_and(|o| HARMLESS_OPTION_NAMES.contains(&o.as_str()))
+            {
                 return false;
             }
         }
         i += 1;
     }
     true
+}
+
+/// The `-o` option names that do not change which commands run or with which words.
+const HARMLESS_OPTION_NAMES: &[&str] = &[
+    "pipefail",
+    "errexit",
+    "nounset",
+    "xtrace",
+    "verbose",
+    "noglob",
+    "noclobber",
+    "noexec",
+];
+
+/// The options of a shell running a `-c` payload (the words between the shell and the payload)
+/// must not change how the payload's words expand or what runs: `bash -k -c 'ls X=1'` moves
+/// `X=1` into the environment, `bash -O nullglob -c` drops a glob that matches nothing. Accepted:
+/// clusters of `e u x v f n C` (and `c`, `l`), `+` clusters of `e u x v f n C`, `-o`/`+o` with a
+/// name `set` accepts, `--noprofile`, `--norc`, `--command` and `--`.
+pub fn check_shell_options(flags: &[String]) -> Result<(), String> {
+    let mut i = 0;
+    while i < flags.len() {
+        let f = flags[i].as_str();
+        if matches!(f, "--" | "--noprofile" | "--norc" | "--command") {
+            i += 1;
+            continue;
+        }
+        let (letters, allowed) = match (f.strip_prefix('-'), f.strip_prefix('+')) {
+            (Some(l), _) if !l.starts_with('-') => (l, "euxvfnCclo"),
+            (_, Some(l)) => (l, "euxvfnCo"),
+            _ => return Err(format!("shell option {f} is not analysed")),
+        };
+        if letters.is_empty() || !letters.chars().all(|c| allowed.contains(c)) {
+            return Err(format!("shell option {f} changes how the payload runs"));
+        }
+        if letters.contains('o') {
+            if !letters.ends_with('o') || letters.matches('o').count() > 1 {
+                return Err(format!("shell option {f} is not analysed"));
+            }
+            i += 1;
+            if !flags
+                .get(i)
+                .is_some_and(|o| HARMLESS_OPTION_NAMES.contains(&o.as_str()))
+            {
+                return Err(format!(
+                    "shell option {f} {:?} is not analysed",
+                    flags.get(i)
+                ));
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Check one word; `argv0`: the word is the command name.
@@ -185,6 +232,9 @@ pub fn check_word(shape: &WordShape, grammar: Grammar, argv0: bool) -> Result<()
     }
     if shape.brace && grammar == Grammar::Bash {
         return Err("brace expansion");
+    }
+    if shape.tilde_assign && grammar == Grammar::Bash {
+        return Err("tilde expansion after = in an assignment-like word");
     }
     if shape.glob && (argv0 || !shape.literal_start) {
         return Err("pathname expansion that can produce an option or the command name");
