@@ -1,287 +1,51 @@
-//! The pure decision: (compiled policy, request, filesystem view, context) → [`Decision`]
-//! (EA §14 steps 2–10 minus persistence side effects, which the engine applies afterwards).
-//!
-//! Documented choices:
-//! - The `/bin/sh -lc X` transport is transparent only when the shell resolves (realpath) into
-//!   `/bin` or `/usr/bin` (EA §7.3 recommendation); `./sh -lc X` is an ordinary executable.
-//! - After a `cd` safe builtin, later relative executables/scripts in the same payload are never
-//!   satisfied (they would run relative to a directory we did not analyse).
-//! - Symlinked executables are matched by realpath (newest upstream, EA §8.1).
-//! - An approval-bound run whose cwd/executable/operand checks fail is denied with reason
-//!   `approval-required` (as upstream does).
-//! - `needsScreenRecording` is denied *before* anything is persisted.
-//!
-//! Intentional differences from the official implementation (openclaw@2026.9.6, checked with
-//! `evaluateShellAllowlistWithAuthorization`):
-//! - A nested single-command shell (`sh:"bash -c ls"`) is not unwrapped: it needs an approval
-//!   (EA §19 case 86); 2026.9.6 unwraps it and matches `ls`.
-//! - A newline after a comment is rejected like any raw newline; 2026.9.6 treats it as a command
-//!   separator. Both are fail-closed relative to upstream.
-//! - Positional-carrier and nested-chain segments are reported as one segment with `nested`
-//!   details instead of being flattened.
+//! Evaluating the segments of a request: one argv (wrappers unwrapped, resolved, identity by
+//! file, shells, scripts, carriers), a nested shell's payload, a positional carrier, and the
+//! allow-always grants a segment persists (EA §7, §8, §10–§12, §15).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde_json::Value;
-
-use super::analysis::shell::{self, Positional, Segment, ShellAnalysis, ShellError};
-use super::analysis::soundness::{self, Grammar};
-use super::analysis::wrappers::{self, Unwrapped};
-use super::analysis::{
+use crate::policy::analysis::shell::{self, Positional, Segment, ShellAnalysis, ShellError};
+use crate::policy::analysis::soundness::{self, Grammar};
+use crate::policy::analysis::wrappers::{self, Unwrapped};
+use crate::policy::analysis::{
     ShellForm, format_exec_command, is_posix_shell, is_shell_name, normalized_name, shell_form,
 };
-use super::compiled::CompiledPolicy;
-use super::env;
-use super::exe::{self, Resolution};
-use super::fsview::FsView;
-use super::inline_eval::{self, InlineEvalHit};
-use super::matcher::cwd_argv_arg_pattern;
-use super::plan::{self, RunRequest};
-use super::resolve::{self, DEFAULT_AGENT_ID, Effective, HostPolicy, Requested};
-use super::safe_bins::SafeBinConfig;
-use super::types::{ApprovalDecision, Ask, Security};
+use crate::policy::compiled::CompiledPolicy;
+use crate::policy::exe::{self, Resolution};
+use crate::policy::fsview::FsView;
+use crate::policy::inline_eval::{self, InlineEvalHit};
+use crate::policy::matcher::cwd_argv_arg_pattern;
 
 /// Maximum nesting depth for inline shell chains (EA §7.3).
-pub const MAX_NESTED_DEPTH: usize = 3;
-
-/// A skill-bin trust entry (EA §11).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkillTrust {
-    pub name: String,
-    pub resolved_path: PathBuf,
-}
-
-/// Everything besides the request and the compiled policy.
-#[derive(Debug, Clone)]
-pub struct Context<'a> {
-    pub requested: Requested,
-    pub strict_inline_eval: bool,
-    pub safe_bins: &'a SafeBinConfig,
-    pub skills: &'a [SkillTrust],
-    /// The node PATH used for resolution (request PATH is never honoured).
-    pub node_path: &'a str,
-    /// The node process environment (stripped before use).
-    pub inherited_env: &'a [(String, String)],
-}
-
-/// Outcome vocabulary (EA §19).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Allow,
-    Ask,
-    Miss,
-    Off,
-    Invalid,
-    /// Denied for another reason (plan mismatch, screen recording, state write failure).
-    Denied,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Ask => "ask",
-            Self::Miss => "miss",
-            Self::Off => "off",
-            Self::Invalid => "invalid",
-            Self::Denied => "denied",
-        }
-    }
-}
-
-/// What satisfied a segment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Satisfaction {
-    /// `allowlist`, `safeBins`, `safeBuiltins`, `skills`, `inlineChain`.
-    pub by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
-}
-
-/// One analysed segment, explained.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SegmentReport {
-    pub raw: String,
-    pub argv: Vec<String>,
-    /// argv after unwrapping transparent dispatch wrappers.
-    pub effective_argv: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub wrappers: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<Resolution>,
-    pub satisfied_by: Option<Satisfaction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub nested: Vec<SegmentReport>,
-    /// The argv the shell is planned to execute for this segment when it is satisfied: argv0
-    /// pinned for allowlist, safe-bin and skill segments (after unwrapping), the whole argv for a
-    /// nested shell (its payload literalised when a safe bin inside was rewritten); `None` for
-    /// builtins and unsatisfied segments.
-    #[serde(skip)]
-    pub planned_argv: Option<Vec<String>>,
-}
-
-/// An allowlist entry that matched (for `lastUsed*` bookkeeping).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchedEntry {
-    pub agent: String,
-    pub index: usize,
-    pub command: String,
-    pub resolved_path: Option<String>,
-}
-
-/// The self-explaining decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Decision {
-    pub outcome: Outcome,
-    /// Event reason code (`security=deny`, `approval-required`, `allowlist-miss`, …) or
-    /// `allowed` / `invalid-request`.
-    pub reason: String,
-    pub message: String,
-    #[serde(skip)]
-    pub details: Option<Value>,
-    pub agent_id: String,
-    pub command_text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested: Option<Requested>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<HostPolicy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub effective: Option<Effective>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shell_payload: Option<String>,
-    /// The payload was analysed as a `/bin/sh -c` transport.
-    pub transport: bool,
-    pub analysis_ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub analysis_error: Option<String>,
-    pub allowlist_satisfied: bool,
-    pub segments: Vec<SegmentReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inline_eval: Option<String>,
-    /// The argv that would be executed (empty unless allowed).
-    pub exec_argv: Vec<String>,
-    /// Why `exec_argv` differs from the request argv.
-    pub exec_notes: Vec<String>,
-    #[serde(skip)]
-    pub cwd: Option<PathBuf>,
-    #[serde(skip)]
-    pub env: Vec<(String, String)>,
-    /// Patterns an `allow-always` decision persists (the `pattern` of each grant).
-    pub persist_patterns: Vec<String>,
-    /// The grants an `allow-always` decision persists: pattern + cwd-bound argPattern (EA §15,
-    /// 2026.9.6), so only the exact command in the same cwd reruns without a prompt.
-    #[serde(skip)]
-    pub persist_grants: Vec<Grant>,
-    /// `=node-command:` marker persisted with the grants when every segment produced one.
-    #[serde(skip)]
-    pub persist_marker: Option<String>,
-    #[serde(skip)]
-    pub matched_entries: Vec<MatchedEntry>,
-}
-
-impl Decision {
-    fn new(agent_id: &str, command_text: &str) -> Self {
-        Self {
-            outcome: Outcome::Invalid,
-            reason: String::new(),
-            message: String::new(),
-            details: None,
-            agent_id: agent_id.to_string(),
-            command_text: command_text.to_string(),
-            requested: None,
-            host: None,
-            effective: None,
-            shell_payload: None,
-            transport: false,
-            analysis_ok: false,
-            analysis_error: None,
-            allowlist_satisfied: false,
-            segments: Vec::new(),
-            inline_eval: None,
-            exec_argv: Vec::new(),
-            exec_notes: Vec::new(),
-            cwd: None,
-            env: Vec::new(),
-            persist_patterns: Vec::new(),
-            persist_grants: Vec::new(),
-            persist_marker: None,
-            matched_entries: Vec::new(),
-        }
-    }
-
-    fn invalid(mut self, message: String, details: Option<Value>) -> Self {
-        self.outcome = Outcome::Invalid;
-        self.reason = "invalid-request".into();
-        self.message = message;
-        self.details = details;
-        self
-    }
-
-    fn deny(mut self, outcome: Outcome, reason: &str, message: String) -> Self {
-        self.outcome = outcome;
-        self.reason = reason.into();
-        self.message = message;
-        self.exec_argv.clear();
-        self.persist_patterns.clear();
-        self.persist_grants.clear();
-        self.persist_marker = None;
-        self.matched_entries.clear();
-        self
-    }
-
-    /// Is the run allowed?
-    pub fn allowed(&self) -> bool {
-        self.outcome == Outcome::Allow
-    }
-}
-
-/// One `allow-always` grant to persist: the executable (or script) trust path and the
-/// cwd-bound `argPattern` of the exact command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub pattern: String,
-    pub arg_pattern: String,
-}
+use super::*;
 
 /// Result of evaluating one segment.
 #[derive(Debug, Default)]
-struct SegEval {
-    satisfied: bool,
+pub(super) struct SegEval {
+    pub(super) satisfied: bool,
     /// Replacement text for payload rebuilding (safe bins / inline chains).
-    replacement: Option<String>,
+    pub(super) replacement: Option<String>,
     /// argv to execute in argv mode when allowed by the allowlist (pinned, unwrapped).
-    planned_argv: Option<Vec<String>>,
-    persist: Vec<Grant>,
-    matched: Vec<MatchedEntry>,
-    inline_hits: Vec<InlineEvalHit>,
-    changes_cwd: bool,
+    pub(super) planned_argv: Option<Vec<String>>,
+    pub(super) persist: Vec<Grant>,
+    pub(super) matched: Vec<MatchedEntry>,
+    pub(super) inline_hits: Vec<InlineEvalHit>,
+    pub(super) changes_cwd: bool,
 }
 
-const SAFE_BUILTINS: &[&str] = &[":", "cd", "false", "pwd", "test", "true"];
+pub(super) const SAFE_BUILTINS: &[&str] = &[":", "cd", "false", "pwd", "test", "true"];
 
-struct Eval<'a> {
-    policy: &'a CompiledPolicy,
-    agent_key: String,
-    ctx: &'a Context<'a>,
-    fs: &'a dyn FsView,
-    cwd: PathBuf,
-    auto_allow_skills: bool,
+pub(super) struct Eval<'a> {
+    pub(super) policy: &'a CompiledPolicy,
+    pub(super) agent_key: String,
+    pub(super) ctx: &'a Context<'a>,
+    pub(super) fs: &'a dyn FsView,
+    pub(super) cwd: PathBuf,
+    pub(super) auto_allow_skills: bool,
 }
 
 impl Eval<'_> {
-    fn resolve(&self, token: &str, cwd_changed: bool) -> Resolution {
+    pub(super) fn resolve(&self, token: &str, cwd_changed: bool) -> Resolution {
         if cwd_changed && !(token.starts_with('/') || token.starts_with('~')) && token.contains('/')
         {
             return Resolution {
@@ -297,7 +61,12 @@ impl Eval<'_> {
 
     /// The entry satisfying `argv` (resolved as `res`): an `allow-always` grant for exactly this
     /// argv in this cwd first (unknown after a `cd`), else a path, name or `*` entry.
-    fn match_entry(&self, res: &Resolution, argv: &[String], cwd_changed: bool) -> Option<usize> {
+    pub(super) fn match_entry(
+        &self,
+        res: &Resolution,
+        argv: &[String],
+        cwd_changed: bool,
+    ) -> Option<usize> {
         let allow = &self.policy.agent(&self.agent_key).allowlist;
         let basename = res
             .resolved_path
@@ -312,7 +81,7 @@ impl Eval<'_> {
             .or_else(|| allow.match_executable(res.trust_path(), bare, &basename))
     }
 
-    fn satisfaction(&self, idx: usize) -> Satisfaction {
+    pub(super) fn satisfaction(&self, idx: usize) -> Satisfaction {
         let e = &self.policy.agent(&self.agent_key).allowlist.entries[idx];
         Satisfaction {
             by: "allowlist".into(),
@@ -321,7 +90,7 @@ impl Eval<'_> {
         }
     }
 
-    fn matched(&self, idx: usize, argv: &[String], res: &Resolution) -> MatchedEntry {
+    pub(super) fn matched(&self, idx: usize, argv: &[String], res: &Resolution) -> MatchedEntry {
         let e = &self.policy.agent(&self.agent_key).allowlist.entries[idx];
         MatchedEntry {
             agent: e.agent.clone(),
@@ -333,7 +102,7 @@ impl Eval<'_> {
 
     /// The grant `allow-always` persists for `argv` resolved as `res` (EA §15): its trust path
     /// bound to this cwd and argv; nothing for interpreters unless strict mode saw no inline eval.
-    fn persist_for(&self, res: &Resolution, hit: bool, argv: &[String]) -> Vec<Grant> {
+    pub(super) fn persist_for(&self, res: &Resolution, hit: bool, argv: &[String]) -> Vec<Grant> {
         let Some(tp) = res.trust_path() else {
             return Vec::new();
         };
@@ -345,7 +114,7 @@ impl Eval<'_> {
         vec![self.grant(tp, argv)]
     }
 
-    fn grant(&self, path: &Path, argv: &[String]) -> Grant {
+    pub(super) fn grant(&self, path: &Path, argv: &[String]) -> Grant {
         Grant {
             pattern: path.to_string_lossy().into_owned(),
             arg_pattern: cwd_argv_arg_pattern(&self.cwd.to_string_lossy(), argv),
@@ -353,7 +122,7 @@ impl Eval<'_> {
     }
 
     /// Evaluate one segment argv.
-    fn segment(
+    pub(super) fn segment(
         &self,
         raw: &str,
         argv: &[String],
@@ -370,7 +139,7 @@ impl Eval<'_> {
         (rep, ev)
     }
 
-    fn segment_eval(
+    pub(super) fn segment_eval(
         &self,
         raw: &str,
         argv: &[String],
@@ -607,7 +376,7 @@ impl Eval<'_> {
         clippy::too_many_arguments,
         reason = "one call site; the state is the segment's"
     )]
-    fn nested_shell(
+    pub(super) fn nested_shell(
         &self,
         mut rep: SegmentReport,
         mut ev: SegEval,
@@ -758,7 +527,7 @@ impl Eval<'_> {
     /// A positional carrier whose argv is known: decided as a segment of its own, satisfied only
     /// by an allowlist entry (a safe-bin rewrite cannot be applied to `$0 "$@"`), never when it
     /// names a shell or a dispatch wrapper.
-    fn positional_carrier(
+    pub(super) fn positional_carrier(
         &self,
         mut rep: SegmentReport,
         mut ev: SegEval,
@@ -802,7 +571,7 @@ impl Eval<'_> {
     }
 
     /// Evaluate every segment of an analysed payload.
-    fn payload(
+    pub(super) fn payload(
         &self,
         a: &ShellAnalysis,
         depth: usize,
@@ -846,7 +615,7 @@ impl Eval<'_> {
 
 /// Substitute the positional words of a carrier payload segment with the shell's arguments
 /// (`params[0]` is `$0`); every other word must satisfy the soundness rule.
-fn substitute_positionals(
+pub(super) fn substitute_positionals(
     seg: &Segment,
     params: &[String],
     grammar: Grammar,
@@ -884,7 +653,7 @@ fn substitute_positionals(
 
 /// The real program's name when the resolved file is a shell, wrapper, carrier or interpreter
 /// that the token's name does not say (symlink or copy under another name).
-fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
+pub(super) fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
     let real = res.real_path.as_ref()?.file_name()?.to_string_lossy();
     let real_name = normalized_name(&real);
     if real_name == name || matches!(real_name.as_str(), "busybox" | "toybox") {
@@ -917,7 +686,7 @@ fn identity_by_file(name: &str, res: &Resolution) -> Option<String> {
 }
 
 /// The names a segment's program goes by: its word and its resolved file.
-fn program_names(r: &SegmentReport) -> Vec<String> {
+pub(super) fn program_names(r: &SegmentReport) -> Vec<String> {
     let Some(first) = r.effective_argv.first() else {
         return Vec::new();
     };
@@ -931,14 +700,14 @@ fn program_names(r: &SegmentReport) -> Vec<String> {
 }
 
 /// Does this segment's program come from its stdin (an interpreter or a shell)?
-fn feeds_program(r: &SegmentReport) -> bool {
+pub(super) fn feeds_program(r: &SegmentReport) -> bool {
     program_names(r)
         .iter()
         .any(|n| is_shell_name(n) || inline_eval::reads_program_from_stdin(n, &r.effective_argv))
 }
 
 /// Is this segment's program a shell that reads its commands from stdin (no `-c`, no script)?
-fn feeds_shell(r: &SegmentReport) -> bool {
+pub(super) fn feeds_shell(r: &SegmentReport) -> bool {
     program_names(r).iter().any(|n| is_shell_name(n))
         && matches!(
             shell_form(&r.effective_argv),
@@ -946,7 +715,7 @@ fn feeds_shell(r: &SegmentReport) -> bool {
         )
 }
 
-fn is_dispatch_name(n: &str) -> bool {
+pub(super) fn is_dispatch_name(n: &str) -> bool {
     matches!(
         n,
         "env"
@@ -968,485 +737,12 @@ fn is_dispatch_name(n: &str) -> bool {
     )
 }
 
-/// Where the shell payload of a request argv is, if any.
-#[derive(Debug, Clone)]
-struct Transport {
-    /// The unwrapped argv (shell first).
-    argv: Vec<String>,
-    payload_index: usize,
-    /// Offset of `argv` inside the request argv.
-    offset: usize,
-}
-
-fn find_transport(argv: &[String], u: &Unwrapped) -> Option<Transport> {
-    if u.blocked.is_some() {
-        return None;
-    }
-    let first = u.argv.first()?;
-    if !is_posix_shell(&normalized_name(first)) {
-        return None;
-    }
-    match shell_form(&u.argv) {
-        ShellForm::Inline { payload_index } => Some(Transport {
-            argv: u.argv.clone(),
-            payload_index,
-            offset: argv.len() - u.argv.len(),
-        }),
-        _ => None,
-    }
-}
-
-/// Is the transport shell trusted (resolves into `/bin` or `/usr/bin`)?
-fn trusted_transport(
-    argv: &[String],
-    t: &Transport,
-    u: &Unwrapped,
-    cwd: &Path,
-    ctx: &Context<'_>,
-    fs: &dyn FsView,
-) -> bool {
-    let trusted = |tok: &str| {
-        let r = exe::resolve(tok, cwd, ctx.node_path, fs);
-        r.trust_path()
-            .and_then(Path::parent)
-            .is_some_and(|d| d == Path::new("/bin") || d == Path::new("/usr/bin"))
-    };
-    if u.multiplexer.is_some() {
-        // The multiplexer binary sits just before the applet (optionally followed by `--`).
-        let mut j = t.offset;
-        while j > 0 {
-            j -= 1;
-            let n = normalized_name(&argv[j]);
-            if n == "busybox" || n == "toybox" {
-                return trusted(&argv[j]);
-            }
-        }
-        return false;
-    }
-    trusted(&t.argv[0])
-}
-
-/// EA §4.2: a non-blank `rawCommand` (trimmed) must equal the canonical command text or the
-/// shell preview (trimmed payload, only without env-modifying wrappers and positional args).
-fn check_raw_command(
-    req: &RunRequest,
-    command_text: &str,
-    u0: &Unwrapped,
-    transport: Option<&Transport>,
-) -> Result<(), Value> {
-    let Some(raw) = req
-        .raw_command
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    else {
-        return Ok(());
-    };
-    let preview = transport.and_then(|t| {
-        let positional = t.argv[t.payload_index + 1..]
-            .iter()
-            .any(|a| !a.trim().is_empty());
-        (!u0.env_modifying && !positional).then(|| t.argv[t.payload_index].trim().to_string())
-    });
-    if raw == command_text || preview.as_deref() == Some(raw) {
-        return Ok(());
-    }
-    Err(serde_json::json!({
-        "code": "RAW_COMMAND_MISMATCH",
-        "rawCommand": raw,
-        "inferred": command_text,
-        "formattedArgv": command_text,
-    }))
-}
-
-/// The pure decision.
-pub fn decide(
-    policy: &CompiledPolicy,
-    req: &RunRequest,
-    ctx: &Context<'_>,
-    fs: &dyn FsView,
-) -> Decision {
-    let agent_id = req
-        .agent_id
-        .clone()
-        .unwrap_or_else(|| DEFAULT_AGENT_ID.to_string());
-    let command_text = format_exec_command(&req.argv);
-    let mut d = Decision::new(&agent_id, &command_text);
-    if req.argv.is_empty() {
-        return d.invalid("command required".into(), None);
-    }
-
-    // §4.2 command / rawCommand consistency.
-    let u0 = wrappers::unwrap(&req.argv);
-    let transport = find_transport(&req.argv, &u0);
-    if let Some(t) = &transport {
-        d.shell_payload = Some(t.argv[t.payload_index].clone());
-    }
-    if let Err(details) = check_raw_command(req, &command_text, &u0, transport.as_ref()) {
-        return d.invalid("rawCommand does not match command".into(), Some(details));
-    }
-
-    // §9 approval binding.
-    let approval = req.approval_requested();
-    let plan = if approval {
-        match plan::check_plan_binding(req, &command_text) {
-            Ok(p) => Some(p),
-            Err(m) => return d.invalid(m, None),
-        }
-    } else {
-        None
-    };
-
-    // §4.3 env checks.
-    if let Err(m) = env::check_assignments(&u0.env_assignment_keys) {
-        return d.invalid(m, None);
-    }
-    if let Err(m) = env::check_overrides(&req.env) {
-        return d.invalid(m, None);
-    }
-    let shell_wrapper = u0
-        .argv
-        .first()
-        .is_some_and(|a| is_shell_name(&normalized_name(a)))
-        || req
-            .argv
-            .first()
-            .is_some_and(|a| is_shell_name(&normalized_name(a)));
-    let overrides = if shell_wrapper {
-        env::reduce_for_shell(&req.env)
-    } else {
-        req.env.clone()
-    };
-
-    // §3 effective policy.
-    let host = resolve::host_policy(&policy.file, &agent_id, &ctx.requested);
-    let eff = resolve::combine(&ctx.requested, &host);
-    d.requested = Some(ctx.requested.clone());
-    d.host = Some(host);
-    d.effective = Some(eff.clone());
-
-    // cwd.
-    let home = fs.home();
-    let cwd = match &req.cwd {
-        Some(c) => exe::absolutize(c, &fs.cwd(), home.as_deref()),
-        None => fs.cwd(),
-    };
-    let ev = Eval {
-        policy,
-        agent_key: agent_id.clone(),
-        ctx,
-        fs,
-        cwd: cwd.clone(),
-        auto_allow_skills: eff.auto_allow_skills,
-    };
-
-    // §5–§11 analysis.
-    let trusted = transport
-        .as_ref()
-        .filter(|t| trusted_transport(&req.argv, t, &u0, &cwd, ctx, fs));
-    let mut evals: Vec<SegEval> = Vec::new();
-    let mut payload_analysis: Option<ShellAnalysis> = None;
-    if let Some(t) = trusted {
-        d.transport = true;
-        let grammar = if u0.multiplexer.is_some() {
-            Grammar::Bash
-        } else {
-            let r = exe::resolve(&t.argv[0], &cwd, ctx.node_path, fs);
-            Grammar::of_shell(r.real_path.as_deref(), &t.argv[0])
-        };
-        // A login shell's payload with positional arguments after it is bound only by a
-        // rawCommand that is the whole command text (2026.9.6); without one it is not analysed
-        // (was D16b).
-        let bound_by_raw = req.raw_command.as_deref().map(str::trim) == Some(command_text.as_str());
-        let login = t.argv[1..t.payload_index].iter().any(|f| {
-            f == "--login" || (f.starts_with('-') && !f.starts_with("--") && f[1..].contains('l'))
-        });
-        let positional = t.argv[t.payload_index + 1..]
-            .iter()
-            .any(|a| !a.trim().is_empty());
-        let analysed = if login && positional && !bound_by_raw {
-            Err(ShellError::Unsound(
-                "a login shell's payload followed by positional arguments is bound only by a \
-                 rawCommand naming the whole command"
-                    .into(),
-            ))
-        } else {
-            shell::analyze(&t.argv[t.payload_index]).and_then(|a| {
-                soundness::check_shell_options(&t.argv[1..t.payload_index])
-                    .map_err(ShellError::Unsound)?;
-                soundness::check(&a, grammar).map_err(ShellError::Unsound)?;
-                Ok(a)
-            })
-        };
-        match analysed {
-            Ok(a) => {
-                let (reports, es, ok) = ev.payload(&a, 0, false);
-                d.segments = reports;
-                d.analysis_ok = true;
-                d.allowlist_satisfied = ok;
-                evals = es;
-                payload_analysis = Some(a);
-            }
-            Err(e) => {
-                d.analysis_error = Some(e.to_string());
-                // EA §12 applies to payloads the analyser rejects too (fail closed).
-                if ctx.strict_inline_eval {
-                    let hits = inline_eval::lenient_commands(&t.argv[t.payload_index])
-                        .iter()
-                        .find_map(|c| inline_eval::detect_deep(c));
-                    evals.push(SegEval {
-                        inline_hits: hits.into_iter().collect(),
-                        ..SegEval::default()
-                    });
-                }
-            }
-        }
-    } else if req.argv.iter().all(|a| a.trim().is_empty()) {
-        d.analysis_error = Some("empty argv".into());
-    } else {
-        let (r, e) = ev.segment(&command_text, &req.argv, false, 0, false);
-        d.analysis_ok = true;
-        d.allowlist_satisfied = e.satisfied;
-        d.segments = vec![r];
-        evals = vec![e];
-    }
-    let inline_hit = evals
-        .iter()
-        .flat_map(|e| e.inline_hits.iter())
-        .next()
-        .cloned();
-    d.inline_eval = inline_hit.as_ref().map(InlineEvalHit::describe);
-
-    // §3.3 decision (+ §12 strict inline eval).
-    if eff.security == Security::Deny {
-        return d.deny(
-            Outcome::Off,
-            "security=deny",
-            "SYSTEM_RUN_DISABLED: security=deny".into(),
-        );
-    }
-    if ctx.strict_inline_eval
-        && !approval
-        && let Some(h) = &inline_hit
-    {
-        return d.deny(
-            Outcome::Ask,
-            "approval-required",
-            format!(
-                "SYSTEM_RUN_DENIED: approval required ({} requires explicit approval in strictInlineEval mode)",
-                h.describe()
-            ),
-        );
-    }
-    let miss = !d.analysis_ok || !d.allowlist_satisfied;
-    let requires_ask = eff.ask == Ask::Always
-        || (eff.ask == Ask::OnMiss && eff.security == Security::Allowlist && miss);
-    if requires_ask && !approval {
-        return d.deny(
-            Outcome::Ask,
-            "approval-required",
-            "SYSTEM_RUN_DENIED: approval required".into(),
-        );
-    }
-    if eff.security == Security::Allowlist && miss && !approval {
-        return d.deny(
-            Outcome::Miss,
-            "allowlist-miss",
-            "SYSTEM_RUN_DENIED: allowlist miss".into(),
-        );
-    }
-    // An allowlist run binds its cwd as 2026.9.6 does (`captureApprovedCwdSnapshotSync`): a cwd
-    // that does not exist (or is not a directory) is refused before spawn, not left to chdir.
-    if eff.security == Security::Allowlist && !approval {
-        let abs = exe::absolutize(&cwd.to_string_lossy(), &fs.cwd(), fs.home().as_deref());
-        if fs
-            .stat(&abs)
-            .is_none_or(|st| st.kind != super::fsview::Kind::Dir)
-        {
-            return d.deny(
-                Outcome::Ask,
-                "approval-required",
-                "SYSTEM_RUN_DENIED: approval requires an existing canonical cwd".into(),
-            );
-        }
-    }
-
-    // §6/§9/§10.4 execution plan.
-    let mut exec_argv = req.argv.clone();
-    let mut exec_cwd = req.cwd.as_ref().map(|_| cwd.clone());
-    if approval {
-        let canonical = match plan::canonical_cwd(&cwd, fs) {
-            Ok(c) => c,
-            Err(m) => return d.deny(Outcome::Denied, "approval-required", m),
-        };
-        exec_cwd = Some(canonical.clone());
-        let pin = u0.chain.is_empty() && transport.is_none();
-        if pin {
-            let r = exe::resolve(&req.argv[0], &canonical, ctx.node_path, fs);
-            match r.trust_path() {
-                Some(p) => {
-                    let p = p.to_string_lossy().into_owned();
-                    if p != req.argv[0] {
-                        d.exec_notes.push(format!("argv0 pinned to {p}"));
-                        exec_argv[0] = p;
-                    }
-                }
-                None => {
-                    return d.deny(
-                        Outcome::Denied,
-                        "approval-required",
-                        "SYSTEM_RUN_DENIED: approval requires a stable executable path".into(),
-                    );
-                }
-            }
-        }
-        // Mutable script operand binding.
-        let needed = plan::operand_index(&req.argv, transport.is_some());
-        let bound = plan.as_ref().and_then(|p| p.mutable_operand.clone());
-        match (needed, bound) {
-            (Err(m), _) => return d.deny(Outcome::Denied, "approval-required", m),
-            (Ok(Some(_)), None) => {
-                return d.deny(
-                    Outcome::Denied,
-                    "approval-required",
-                    "SYSTEM_RUN_DENIED: approval missing script operand binding".into(),
-                );
-            }
-            (Ok(_), Some(b)) => {
-                match plan::snapshot_operand(&req.argv, b.argv_index, &canonical, fs) {
-                    Ok(now) if now.path == b.path && now.sha256 == b.sha256 => {}
-                    _ => {
-                        return d.deny(
-                            Outcome::Denied,
-                            "approval-required",
-                            "SYSTEM_RUN_DENIED: approval script operand changed before execution"
-                                .into(),
-                        );
-                    }
-                }
-            }
-            (Ok(None), None) => {}
-        }
-    } else if eff.security == Security::Allowlist {
-        if let (Some(t), Some(a)) = (trusted, payload_analysis.as_ref()) {
-            let repl: Vec<Option<String>> =
-                evals.iter_mut().map(|e| e.replacement.take()).collect();
-            let mut shell_argv = t.argv.clone();
-            if repl.iter().any(Option::is_some) {
-                match shell::rebuild(&t.argv[t.payload_index], a, &repl) {
-                    Some(rebuilt) => {
-                        d.exec_notes
-                            .push("payload literalised (safe bins / inline chains)".into());
-                        shell_argv[t.payload_index] = rebuilt;
-                    }
-                    None => {
-                        return d.deny(
-                            Outcome::Denied,
-                            "execution-plan-miss",
-                            "SYSTEM_RUN_DENIED: execution plan mismatch".into(),
-                        );
-                    }
-                }
-            }
-            if t.offset > 0 {
-                d.exec_notes
-                    .push("transparent dispatch wrappers dropped".into());
-            }
-            exec_argv = shell_argv;
-        } else if let Some(planned) = evals.first_mut().and_then(|e| e.planned_argv.take()) {
-            if planned != req.argv {
-                d.exec_notes
-                    .push("argv0 pinned to the resolved executable".into());
-            }
-            exec_argv = planned;
-        }
-    }
-
-    // Login-shell PATH carrier (node-host-surface §7.3).
-    let mut overrides_final: BTreeMap<String, String> = overrides;
-    let carrier = is_login_shell_carrier(&exec_argv);
-    if carrier {
-        exec_argv[2] = format!("{}{}", env::PATH_CARRIER_PREFIX, exec_argv[2]);
-        d.exec_notes
-            .push("login-shell PATH carrier: payload prefixed to restore the node PATH".into());
-    }
-    let mut child_env = env::build_child_env(ctx.inherited_env, ctx.node_path, &overrides_final);
-    if carrier {
-        child_env.retain(|(k, _)| k != env::PATH_CARRIER);
-        child_env.push((env::PATH_CARRIER.into(), ctx.node_path.to_string()));
-    }
-    overrides_final.clear();
-
-    if req.needs_screen_recording {
-        return d.deny(
-            Outcome::Denied,
-            "permission:screenRecording",
-            "PERMISSION_MISSING: screenRecording".into(),
-        );
-    }
-
-    // §15 allow-always persistence (never with ask=always).
-    if approval
-        && req.approval_decision == Some(ApprovalDecision::AllowAlways)
-        && eff.ask != Ask::Always
-    {
-        let mut grants: Vec<Grant> = Vec::new();
-        let push = |g: Grant, grants: &mut Vec<Grant>| {
-            if !grants.contains(&g) {
-                grants.push(g);
-            }
-        };
-        // Every segment's grant (a satisfied one's, or — for the reason an approval was needed —
-        // an unsatisfied one's executable), as 2026.9.6 derives them per segment.
-        let mut represented = 0usize;
-        for (r, e) in d.segments.iter().zip(evals.iter()) {
-            let own = if e.satisfied {
-                e.persist.clone()
-            } else if r.blocked.is_some() {
-                Vec::new()
-            } else {
-                derive_persist(&ev, r, e)
-            };
-            if !own.is_empty() {
-                represented += 1;
-            }
-            for g in own {
-                push(g, &mut grants);
-            }
-        }
-        let complete = !d.segments.is_empty() && represented == d.segments.len();
-        if complete && !grants.is_empty() && !d.command_text.trim().is_empty() {
-            d.persist_marker = Some(node_command_marker(d.command_text.trim()));
-        }
-        d.persist_patterns = grants.iter().map(|g| g.pattern.clone()).collect();
-        d.persist_patterns.dedup();
-        d.persist_grants = grants;
-    }
-    d.matched_entries = evals
-        .iter_mut()
-        .flat_map(|e| std::mem::take(&mut e.matched))
-        .collect();
-    d.outcome = Outcome::Allow;
-    d.reason = "allowed".into();
-    d.message = if approval {
-        "allowed by explicit approval".into()
-    } else if eff.security == Security::Full {
-        "allowed: security=full".into()
-    } else {
-        "allowed: allowlist satisfied".into()
-    };
-    d.exec_argv = exec_argv;
-    d.cwd = exec_cwd;
-    d.env = child_env;
-    d
-}
-
 /// allow-always grants for a segment that was not otherwise satisfied (EA §15, 2026.9.6 on
 /// POSIX): the trust path of the inner executable bound to its argv and cwd (interpreters only in
 /// strict mode), a shell script's path bound to its arguments; nothing for blocked wrappers,
 /// nested shells with an inline command or positional carriers (2026.9.6 persists those only on
 /// Windows, or not in a form this host can match: the next run asks again).
-fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<Grant> {
+pub(super) fn derive_persist(ev: &Eval<'_>, r: &SegmentReport, e: &SegEval) -> Vec<Grant> {
     if !r.nested.is_empty() {
         return Vec::new();
     }
@@ -1480,70 +776,4 @@ pub fn node_command_marker(command_text: &str) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(command_text.as_bytes());
     format!("=node-command:{}", &hex::encode(h)[..16])
-}
-
-/// argv exactly `<sh|bash|dash|zsh> -l…c <payload>`.
-pub fn is_login_shell_carrier(argv: &[String]) -> bool {
-    if argv.len() != 3 {
-        return false;
-    }
-    let name = normalized_name(&argv[0]);
-    if !matches!(name.as_str(), "sh" | "bash" | "dash" | "zsh") {
-        return false;
-    }
-    let f = argv[1].as_str();
-    f.starts_with("-l") && f.ends_with('c') && f[1..].chars().all(|c| c.is_ascii_alphabetic())
-}
-
-/// `system.run.prepare` (EA §9): build the approval plan `{plan: {...}}`.
-pub fn prepare(
-    req: &RunRequest,
-    _requested: &Requested,
-    node_path: &str,
-    fs: &dyn FsView,
-) -> Result<Value, String> {
-    let command_text = format_exec_command(&req.argv);
-    let u0 = wrappers::unwrap(&req.argv);
-    let transport = find_transport(&req.argv, &u0);
-    let payload = transport.as_ref().map(|t| t.argv[t.payload_index].clone());
-    if check_raw_command(req, &command_text, &u0, transport.as_ref()).is_err() {
-        return Err("rawCommand does not match command".into());
-    }
-    env::check_assignments(&u0.env_assignment_keys)?;
-    env::check_overrides(&req.env)?;
-    let cwd = match &req.cwd {
-        Some(c) => Some(plan::canonical_cwd(Path::new(c), fs)?),
-        None => None,
-    };
-    let base_cwd = cwd.clone().unwrap_or_else(|| fs.cwd());
-    let mut argv = req.argv.clone();
-    if u0.chain.is_empty() && transport.is_none() {
-        let r = exe::resolve(&argv[0], &base_cwd, node_path, fs);
-        match r.trust_path() {
-            Some(p) => argv[0] = p.to_string_lossy().into_owned(),
-            None => {
-                return Err("SYSTEM_RUN_DENIED: approval requires a stable executable path".into());
-            }
-        }
-    }
-    let plan_text = format_exec_command(&argv);
-    let preview = payload
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty() && *p != plan_text);
-    let operand = match plan::operand_index(&argv, transport.is_some())? {
-        Some(i) => Some(plan::snapshot_operand(&argv, i, &base_cwd, fs)?),
-        None => None,
-    };
-    let mut plan = serde_json::json!({
-        "argv": argv,
-        "cwd": cwd.map(|c| c.to_string_lossy().into_owned()),
-        "commandText": plan_text,
-        "commandPreview": preview,
-        "agentId": req.agent_id,
-        "sessionKey": req.session_key,
-    });
-    if let (Some(op), Value::Object(o)) = (operand, &mut plan) {
-        o.insert("mutableFileOperand".into(), op.to_value());
-    }
-    Ok(serde_json::json!({ "plan": plan }))
 }
