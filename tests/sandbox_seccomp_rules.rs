@@ -33,7 +33,8 @@ use std::process::{Command, Stdio};
 
 use openclaw_node::sandbox::bpf_eval::{SeccompData, eval};
 use openclaw_node::sandbox::seccomp::{
-    NO_NETWORK_JSON, STANDARD_JSON, X32_SYSCALL_BIT, compile_set, syscall_number,
+    NO_NETWORK_JSON, NO_UNIX_SOCKETS_JSON, STANDARD_JSON, X32_SYSCALL_BIT, compile_set,
+    syscall_number,
 };
 use sandbox_support::{helper, require};
 use serde_json::Value;
@@ -703,30 +704,47 @@ fn load_policies() -> BTreeMap<String, Vec<Filter>> {
     out
 }
 
-/// A filter set as a confining run installs it (`seccomp::compile_set(network)`).
+/// A filter set as a confining run installs it (`seccomp::compile_set(network, unix_sockets)`).
 #[derive(Debug, Clone, Copy)]
 struct Config {
     /// The helper's name for it.
     name: &'static str,
     network: bool,
+    /// `false`: the no-UNIX-sockets rule is in (a run without a filesystem view, Landlock < 9).
+    unix_sockets: bool,
 }
 
-const CONFIGS: [Config; 2] = [
+/// Ordered so the first config a rule is active in lets its perturbations escape (the
+/// no-network rule's `AF_UNIX` and the no-UNIX-sockets rule's other domains are allowed there).
+const CONFIGS: [Config; 4] = [
     Config {
         name: "net",
         network: true,
+        unix_sockets: true,
     },
     Config {
         name: "nonet",
         network: false,
+        unix_sockets: true,
+    },
+    Config {
+        name: "net-nounix",
+        network: true,
+        unix_sockets: false,
+    },
+    Config {
+        name: "nonet-nounix",
+        network: false,
+        unix_sockets: false,
     },
 ];
 
 /// Which profiles a filter set contains (mirrors `seccomp::compile_set`).
-fn active(profile: &str, network: bool) -> bool {
+fn active(profile: &str, cfg: Config) -> bool {
     match profile {
         "standard" => true,
-        "no-network" => !network,
+        "no-network" => !cfg.network,
+        "no-unix-sockets" => !cfg.unix_sockets,
         other => panic!(
             "policies/seccomp/{other}.json is not wired into any compiled filter set (this test \
              mirrors seccomp::compile_set; a new profile needs both)"
@@ -775,7 +793,7 @@ impl Model {
     }
 
     /// The expected verdict, and the JSON rules that matched.
-    fn verdict(&self, network: bool, arch: u32, nr: i64, args: &[u64; 6]) -> (Action, Vec<&Rule>) {
+    fn verdict(&self, cfg: Config, arch: u32, nr: i64, args: &[u64; 6]) -> (Action, Vec<&Rule>) {
         // Guards in code: seccompiler's architecture check, then the x32 guard (x86_64).
         if arch != native_arch() {
             return (Action::KillProcess, Vec::new());
@@ -786,7 +804,7 @@ impl Model {
         let mut non_allow: Vec<Action> = Vec::new();
         let mut matched = Vec::new();
         for (profile, filters) in &self.policies {
-            if !active(profile, network) {
+            if !active(profile, cfg) {
                 continue;
             }
             for f in filters {
@@ -988,10 +1006,14 @@ fn every_rule_has_a_probe_and_every_probe_a_rule() {
         std::fs::read_to_string(policies_dir().join("no-network.json")).unwrap(),
         NO_NETWORK_JSON
     );
+    assert_eq!(
+        std::fs::read_to_string(policies_dir().join("no-unix-sockets.json")).unwrap(),
+        NO_UNIX_SOCKETS_JSON
+    );
     let mut missing = Vec::new();
     for rule in model.rules() {
-        for network in [true, false] {
-            active(&rule.profile, network); // panics on an unwired profile
+        for cfg in CONFIGS {
+            active(&rule.profile, cfg); // panics on an unwired profile
         }
         match probe_of(&rule.syscall) {
             None => missing.push(format!("rule {} has no probe", rule.id())),
@@ -1020,14 +1042,10 @@ fn every_rule_has_a_probe_and_every_probe_a_rule() {
         );
     }
     // Every rule's probes include one the rule itself matches, and every condition one that
-    // leaves the whole filter set (standard+no-network: every rule active) allowing the call.
+    // leaves the first filter set the rule is active in (see CONFIGS) allowing the call.
     for rule in model.rules() {
         let probes = probes_of_rule(rule);
-        let network = CONFIGS
-            .iter()
-            .find(|c| active(&rule.profile, c.network))
-            .unwrap()
-            .network;
+        let cfg = *CONFIGS.iter().find(|c| active(&rule.profile, **c)).unwrap();
         assert!(
             probes.iter().any(|(c, _)| rule.matches(&c.model_args())),
             "rule {}: no probe matches it",
@@ -1037,10 +1055,7 @@ fn every_rule_has_a_probe_and_every_probe_a_rule() {
             let escapes = probes.iter().any(|(c, pi)| {
                 *pi == Some(i)
                     && !cond.holds(&c.model_args())
-                    && model
-                        .verdict(network, native_arch(), c.nr, &c.model_args())
-                        .0
-                        == Action::Allow
+                    && model.verdict(cfg, native_arch(), c.nr, &c.model_args()).0 == Action::Allow
             });
             assert!(
                 escapes,
@@ -1058,7 +1073,7 @@ fn compiled_program_matches_the_json_model_exhaustively() {
     let model = Model::load();
     let mut checked = 0usize;
     for cfg in CONFIGS {
-        let set = compile_set(cfg.network).unwrap();
+        let set = compile_set(cfg.network, cfg.unix_sockets).unwrap();
         let programs: Vec<&[seccompiler::sock_filter]> = set.programs().collect();
         let run = |d: &SeccompData| {
             // Several programs: the first non-allow verdict (they are ERRNO/KILL only).
@@ -1073,7 +1088,7 @@ fn compiled_program_matches_the_json_model_exhaustively() {
                 arch,
                 ..SeccompData::native(nr as u32, args)
             };
-            let (want, _) = model.verdict(cfg.network, arch, nr, &args);
+            let (want, _) = model.verdict(cfg, arch, nr, &args);
             assert_eq!(
                 run(&d),
                 want.ret(),
@@ -1165,7 +1180,7 @@ fn every_rule_holds_in_the_kernel() {
     for (rule, mine) in &per_rule {
         let action = model.filter_of(rule).matched;
         let mut rule_blocked_in_kernel = false;
-        let mut tally = [(0, 0); 2];
+        let mut tally = [(0, 0); CONFIGS.len()];
         let mut seen_unfiltered = BTreeSet::new();
         for (i, cond) in mine {
             let call = &calls[*i];
@@ -1193,8 +1208,7 @@ fn every_rule_holds_in_the_kernel() {
             seen_unfiltered.insert(base.clone());
             for (k, cfg) in CONFIGS.iter().enumerate() {
                 let got = &filtered[cfg.name][*i];
-                let (want, hits) =
-                    model.verdict(cfg.network, native_arch(), call.nr, &call.model_args());
+                let (want, hits) = model.verdict(*cfg, native_arch(), call.nr, &call.model_args());
                 match want.blocked_outcome() {
                     Some(blocked) => {
                         blocked_checks += 1;
@@ -1241,14 +1255,16 @@ fn every_rule_holds_in_the_kernel() {
                 }
             }
         }
+        let tallies: Vec<String> = CONFIGS
+            .iter()
+            .zip(&tally)
+            .map(|(c, t)| format!("{} {}/{}", c.name, t.0, t.1))
+            .collect();
         summary.push(format!(
-            "{:<52} {:>2} probes, blocked/passed net {}/{} nonet {}/{}, unfiltered {:?} ({})",
+            "{:<52} {:>2} probes, blocked/passed {}, unfiltered {:?} ({})",
             rule.full_id(),
             mine.len(),
-            tally[0].0,
-            tally[0].1,
-            tally[1].0,
-            tally[1].1,
+            tallies.join(" "),
             seen_unfiltered,
             probe_of(&rule.syscall).unwrap().unfiltered
         ));
@@ -1276,7 +1292,7 @@ fn every_rule_holds_in_the_kernel() {
         };
         println!("  {name:<18} {why} — {seen}");
     }
-    println!("per rule: probes, blocked/passed under [net, nonet], unfiltered outcomes seen:");
+    println!("per rule: probes, blocked/passed under each filter set, unfiltered outcomes seen:");
     for line in &summary {
         println!("  {line}");
     }
@@ -1321,10 +1337,14 @@ fn needed_syscalls_and_a_shell_behave_as_without_the_filter() {
     for cfg in CONFIGS {
         let got = run_batch(cfg.name, &calls);
         for (i, c) in calls.iter().enumerate() {
+            if !cfg.unix_sockets && c.label == "socket(AF_UNIX)" {
+                // The one needed call this set denies on purpose (a run without a view on
+                // Landlock < 9 must not reach host daemons; socketpair stays allowed).
+                assert_eq!(got[i], "errno:1", "{}: {}", cfg.name, pretty(&got[i]));
+                continue;
+            }
             assert_eq!(
-                model
-                    .verdict(cfg.network, native_arch(), c.nr, &c.model_args())
-                    .0,
+                model.verdict(cfg, native_arch(), c.nr, &c.model_args()).0,
                 Action::Allow,
                 "{}: the JSON denies needed syscall {}",
                 cfg.name,

@@ -711,6 +711,157 @@ fn attack_connect_to_host_daemon_sockets() {
     }
 }
 
+/// The node's probe as the test hook makes it: no filesystem view, as on a host without
+/// unprivileged user namespaces (`OPENCLAW_NODE_TEST_NO_VIEW=1`, read only by the probe).
+const NO_VIEW_ENV: &str = "OPENCLAW_NODE_TEST_NO_VIEW";
+
+/// `openclaw-node sandbox check [--json]` as the node of `mode` runs it, without a view.
+fn check_without_view_as(mode: Mode, h: &Home, json: bool) -> Output {
+    let mut c = command(&as_user(mode), &node_bin_for(mode, h));
+    c.args(["sandbox", "check"]);
+    if json {
+        c.arg("--json");
+    }
+    env_for(&mut c, h);
+    c.env("OPENCLAW_STATE_DIR", h.state()).env(NO_VIEW_ENV, "1");
+    c.output().unwrap()
+}
+
+fn check_without_view(mode: Mode, h: &Home) -> serde_json::Value {
+    let out = check_without_view_as(mode, h, true);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}
+
+/// The fallback line of the text check.
+fn fallback_line(mode: Mode, h: &Home) -> String {
+    let out = check_without_view_as(mode, h, false);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("filesystem view:"))
+        .unwrap_or_else(|| panic!("no view line: {}", text(&out)))
+        .to_string()
+}
+
+/// The fallback without a view (a normal user's node on a host without unprivileged user
+/// namespaces): before Landlock ABI 9 nothing mediates `connect` to a pathname socket, so the
+/// seccomp filter denies `socket(AF_UNIX)` (no-unix-sockets.json). A stand-in daemon outside the
+/// run's roots: reachable unsandboxed (baseline control), not from a run without the view, and
+/// again with `sandbox.allowUnixSockets: true` (the opt-out). `socketpair` works throughout.
+#[test]
+fn attack_connect_to_host_daemon_socket_without_view() {
+    use std::os::unix::net::UnixListener;
+    let mode = Mode::User;
+    if !Path::new("/usr/bin/python3").exists() {
+        require(false, "/usr/bin/python3");
+        return;
+    }
+    if !available(mode) || !require(is_root(), "root (to start the node as uid 65534)") {
+        return;
+    }
+    let mut ran = 0;
+    for profile in PROFILES {
+        let h = Home::new(mode, profile);
+        let path = h.outside.join("daemon.sock");
+        let _daemon = UnixListener::bind(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let script = format!(
+            "/usr/bin/python3 - <<'EOF'\nimport socket\na, b = socket.socketpair()\na.send(b'x')\nprint('pair', b.recv(1).decode())\ntry:\n    s = socket.socket(socket.AF_UNIX)\nexcept OSError as e:\n    print('nosocket', e.errno)\nelse:\n    try:\n        s.connect({:?})\n        print('connected')\n    except OSError as e:\n        print('refused', e.errno)\nEOF",
+            path.display().to_string()
+        );
+        let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        let base = baseline(mode, &h, &script);
+        assert!(
+            stdout(&base).contains("connected") && stdout(&base).contains("pair x"),
+            "baseline control [{profile}]: the stand-in daemon is reachable: {}",
+            text(&base)
+        );
+
+        let check = check_without_view(mode, &h);
+        assert!(
+            check["kernel"]["view"].is_null(),
+            "[{profile}] the hook removes the view: {check}"
+        );
+        let abi = check["kernel"]["landlockAbi"].as_i64().unwrap_or(0);
+        let run = |h: &Home| {
+            let mut c = command(&as_user(mode), &node_bin_for(mode, h));
+            c.args(["exec", "--cwd"])
+                .arg(&h.home)
+                .args(["--shell", &script]);
+            env_for(&mut c, h);
+            c.env(NO_VIEW_ENV, "1");
+            c.output().unwrap()
+        };
+        let out = run(&h);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("refused:"),
+            "[{profile}] the run must start\n{}",
+            text(&out)
+        );
+        assert!(
+            stdout(&out).contains("pair x"),
+            "[{profile}] socketpair stays allowed: {}",
+            text(&out)
+        );
+        assert!(
+            !stdout(&out).contains("connected"),
+            "[{profile}] the run reached the host daemon without a view: {}",
+            text(&out)
+        );
+        if abi < 9 {
+            assert_eq!(check["fallbackUnixSockets"], "denied", "{check}");
+            let line = fallback_line(mode, &h);
+            assert!(
+                line.contains("fallback: Landlock write rules")
+                    && line.contains("UNIX socket creation denied")
+                    && line.contains("sandbox.allowUnixSockets"),
+                "{line}"
+            );
+            assert!(
+                stdout(&out).contains(&format!("nosocket {}", libc::EPERM)),
+                "[{profile}] socket(AF_UNIX) denied by seccomp: {}",
+                text(&out)
+            );
+        } else {
+            assert_eq!(
+                check["fallbackUnixSockets"], "mediatedByLandlock",
+                "{check}"
+            );
+        }
+
+        // The opt-out: the same run with `allowUnixSockets: true` reaches the daemon (Landlock
+        // ABI < 9 does not mediate connect).
+        let cfg = h.state().join("node-host.json5");
+        let text_cfg = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(
+            &cfg,
+            text_cfg.replace(
+                "useCgroups: false",
+                "useCgroups: false, allowUnixSockets: true",
+            ),
+        )
+        .unwrap();
+        let check = check_without_view(mode, &h);
+        let out = run(&h);
+        if abi < 9 {
+            assert_eq!(check["fallbackUnixSockets"], "allowedByConfig", "{check}");
+            let line = fallback_line(mode, &h);
+            assert!(
+                line.contains("UNIX socket creation allowed by `sandbox.allowUnixSockets`"),
+                "{line}"
+            );
+            assert!(
+                stdout(&out).contains("connected"),
+                "[{profile}] allowUnixSockets: true lets the run connect: {}",
+                text(&out)
+            );
+        }
+        ran += 1;
+    }
+    if ran == 0 && must_work() {
+        panic!("no profile could run");
+    }
+}
+
 /// A run sees only the minimal /dev: no disk to read raw, no `/dev/kvm`, `/dev/userfaultfd`
 /// (a userfaultfd although seccomp denies the syscall), VTs or the kernel log.
 #[test]

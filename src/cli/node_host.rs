@@ -46,4 +46,29 @@ mod tests {
         assert!(err.contains("node-host.json5"), "{err}");
         assert!(err.contains("bogus"), "{err}");
     }
+
+    #[test]
+    fn allow_unix_sockets_errors_name_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node-host.json5");
+        std::fs::write(&file, "{ sandbox: { allowUnixSockets: 'yes' } }").unwrap();
+        let err = NodeHostConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("node-host.json5") && err.contains("sandbox.allowUnixSockets"),
+            "{err}"
+        );
+        std::fs::write(&file, "{ sandbox: { allowUnixSocket: true } }").unwrap();
+        let err = NodeHostConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("node-host.json5") && err.contains("allowUnixSocket"),
+            "{err}"
+        );
+        std::fs::write(&file, "{ sandbox: { allowUnixSockets: true } }").unwrap();
+        assert!(
+            NodeHostConfig::load(dir.path())
+                .unwrap()
+                .sandbox
+                .allow_unix_sockets()
+        );
+    }
 }

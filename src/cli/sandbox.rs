@@ -72,6 +72,22 @@ fn check(as_json: bool) -> u8 {
     let pids_bound = support.cgroup.pids_bound();
     let run_as = config.sandbox.run_as;
     let ok = support.missing_for(configured).is_none();
+    // Without a view (normal user's node only; a root node refuses), the seccomp filter denies
+    // UNIX socket creation unless Landlock mediates connect or the config opts out.
+    let root = nix::unistd::geteuid().is_root();
+    let allow_unix = config.sandbox.allow_unix_sockets();
+    let unix_sockets = (support.view.is_none() && !root).then(|| {
+        if support
+            .landlock_abi
+            .is_some_and(|v| v >= crate::sandbox::seccomp::LANDLOCK_ABI_CONNECT_UNIX)
+        {
+            "mediatedByLandlock"
+        } else if allow_unix {
+            "allowedByConfig"
+        } else {
+            "denied"
+        }
+    });
 
     if as_json {
         let v = json!({
@@ -88,6 +104,7 @@ fn check(as_json: bool) -> u8 {
             "maxProcesses": config.sandbox.max_processes(),
             "runAs": run_as.map(|r| json!({"uid": r.uid, "gid": r.gid.unwrap_or(r.uid)})),
             "profiles": profiles,
+            "fallbackUnixSockets": unix_sockets,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return if ok { 0 } else { 1 };
@@ -134,13 +151,27 @@ fn check(as_json: bool) -> u8 {
              masked"
         ),
         (None, e) => println!(
-            "filesystem view:   UNAVAILABLE ({}); {}",
+            "filesystem view:   UNAVAILABLE ({}); {}{}",
             e.as_deref().unwrap_or("unknown reason"),
-            if nix::unistd::geteuid().is_root() {
+            if root {
                 "a root node refuses confined runs"
             } else {
                 "fallback: Landlock write rules that leave the protected paths out (weaker: no \
                  masking of the node's secrets, metadata changes such as chmod not mediated)"
+            },
+            match unix_sockets {
+                Some("denied") => {
+                    "; UNIX socket creation denied (seccomp: socket(AF_UNIX) fails with EPERM, \
+                     socketpair allowed; Landlock ABI < 9 cannot mediate connect to host \
+                     daemons' sockets; `sandbox.allowUnixSockets: true` allows them)"
+                }
+                Some("allowedByConfig") => {
+                    "; UNIX socket creation allowed by `sandbox.allowUnixSockets` (runs can \
+                     connect to host daemons' pathname sockets: Landlock ABI < 9 does not \
+                     mediate connect)"
+                }
+                Some(_) => "; connect to pathname UNIX sockets mediated by Landlock (ABI >= 9)",
+                None => "",
             }
         ),
     }

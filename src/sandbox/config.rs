@@ -19,6 +19,8 @@
 //!     useCgroups: true,             // per-run cgroup: tree kill + pids bound (false: process group only)
 //!     useClone3: true,              // create children inside their cgroup with clone3 (false: fork + migrate)
 //!     protectedPaths: ["/srv/lab/ci"], // read-only in every confined run, existing or not
+//!     allowUnixSockets: false,      // true: keep socket(AF_UNIX) in runs without a filesystem view
+//!                                   // on Landlock ABI < 9 (where they could reach host daemons)
 //!     agents: { ops: { profile: "strict" } }, // per-agent overrides
 //!   },
 //! }
@@ -113,9 +115,36 @@ pub struct SandboxConfig {
     /// writable root covers `$HOME`, `$HOME` and its dot-entries).
     #[serde(default)]
     pub protected_paths: Vec<PathBuf>,
+    /// Keep `socket(AF_UNIX)` allowed in confined runs that have no filesystem view (a normal
+    /// user's node on a host without unprivileged user namespaces) while Landlock cannot
+    /// mediate `connect` to pathname sockets (ABI < 9). Default false: such runs could otherwise
+    /// connect to any host daemon's socket (docker, the systemd user manager, the session bus,
+    /// ssh-agent), so their seccomp filter denies creating UNIX sockets (`socketpair` stays
+    /// allowed). Set true for runs that must talk to a daemon. Global only.
+    #[serde(default, deserialize_with = "named_bool::allow_unix_sockets")]
+    pub allow_unix_sockets: Option<bool>,
     /// Per-agent overrides, keyed by agent id.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentSandboxOverride>,
+}
+
+/// Booleans whose type errors name their key (serde's own message names only the type).
+mod named_bool {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn named<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<bool>, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(Some(b)),
+            serde_json::Value::Null => Ok(None),
+            other => Err(D::Error::custom(format!(
+                "`{key}` must be true or false, not {other}"
+            ))),
+        }
+    }
+
+    pub fn allow_unix_sockets<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        named(d, "sandbox.allowUnixSockets")
+    }
 }
 
 /// `runAs`: numeric ids (no name lookup after fork).
@@ -294,6 +323,11 @@ impl SandboxConfig {
         }
     }
 
+    /// `sandbox.allowUnixSockets` (default false).
+    pub fn allow_unix_sockets(&self) -> bool {
+        self.allow_unix_sockets.unwrap_or(false)
+    }
+
     /// Process bound of one run.
     pub fn max_processes(&self) -> u64 {
         self.max_processes.unwrap_or(DEFAULT_MAX_PROCESSES)
@@ -317,6 +351,25 @@ mod tests {
     fn unknown_sandbox_key_is_named() {
         let err = parse("{ profil: 'strict' }").unwrap_err();
         assert!(err.contains("profil"), "{err}");
+    }
+
+    #[test]
+    fn allow_unix_sockets_is_a_named_boolean() {
+        assert!(!parse("{}").unwrap().allow_unix_sockets());
+        assert!(
+            parse("{ allowUnixSockets: true }")
+                .unwrap()
+                .allow_unix_sockets()
+        );
+        assert!(
+            !parse("{ allowUnixSockets: false }")
+                .unwrap()
+                .allow_unix_sockets()
+        );
+        let err = parse("{ allowUnixSockets: 'yes' }").unwrap_err();
+        assert!(err.contains("sandbox.allowUnixSockets"), "{err}");
+        let err = parse("{ allowUnixSocket: true }").unwrap_err();
+        assert!(err.contains("allowUnixSocket"), "{err}");
     }
 
     #[test]

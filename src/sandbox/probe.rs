@@ -35,6 +35,10 @@ pub struct KernelSupport {
     pub view_error: Option<String>,
 }
 
+/// Environment variable (value `1`) that makes the probe report no filesystem view, for tests
+/// of the Landlock-only fallback (see [`KernelSupport::probe`]).
+pub const SIMULATE_NO_VIEW_ENV: &str = "OPENCLAW_NODE_TEST_NO_VIEW";
+
 /// Build an empty view in a throw-away child (`/bin/true`), exactly as a run would.
 fn probe_view() -> (Option<&'static str>, Option<String>) {
     // SAFETY: geteuid(2) has no arguments.
@@ -126,6 +130,18 @@ impl KernelSupport {
     }
 
     fn with_view_probe(mut self) -> Self {
+        // Test hook: behave as on a host where the view cannot be built (a normal user's node
+        // without unprivileged user namespaces), so tests can reach the Landlock-only fallback
+        // on machines that have them. It only removes the view: a root node then refuses
+        // confined runs, a normal user's node takes the fallback it would take on such a host.
+        if std::env::var_os(SIMULATE_NO_VIEW_ENV).is_some_and(|v| v == "1") {
+            self.view = None;
+            self.view_error = Some(format!(
+                "disabled by {SIMULATE_NO_VIEW_ENV}=1 (test hook: as on a host without \
+                 unprivileged user namespaces)"
+            ));
+            return self;
+        }
         let (view, view_error) = probe_view();
         self.view = view;
         self.view_error = view_error;

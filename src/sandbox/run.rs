@@ -23,7 +23,7 @@ use super::config::{EffectivePolicy, POST_EXIT_DRAIN_MS, SandboxConfig};
 use super::landlock::{RulesetSpec, build_ruleset};
 use super::output::{Capture, Stream};
 use super::probe::KernelSupport;
-use super::seccomp::{CompiledSet, compile_set};
+use super::seccomp::{CompiledSet, compile_set, deny_unix_sockets};
 use super::spawn::{self, Clone3Child, ExecSpec, SpawnError};
 use super::view::{self, ChildView, NodeProtection, ViewInput, ViewPlan};
 use super::{LaunchRequest, RunOutcome, SandboxError};
@@ -36,8 +36,8 @@ pub struct LauncherInner {
     /// What no confined run may change or read (state dir, service files, binary, PATH, HOME
     /// start-up files): gathered once, applied to every run's view.
     protection: NodeProtection,
-    seccomp_net: Arc<CompiledSet>,
-    seccomp_nonet: Arc<CompiledSet>,
+    /// The compiled filter sets, indexed `[network][unix_sockets]` (see [`compile_set`]).
+    seccomp: [[Arc<CompiledSet>; 2]; 2],
     /// `clone3` spawns are enabled (cleared after the kernel refused one).
     clone3: AtomicBool,
     clone3_spawns: AtomicU64,
@@ -167,8 +167,8 @@ fn explain_read_only(outcome: &mut RunOutcome, plan: &ViewPlan) {
 impl LauncherInner {
     pub fn new(config: &SandboxConfig, protection: NodeProtection) -> Result<Self, SandboxError> {
         config.validate()?;
-        let compile = |network| {
-            compile_set(network)
+        let compile = |network, unix_sockets| {
+            compile_set(network, unix_sockets)
                 .map(Arc::new)
                 .map_err(|e| SandboxError::Setup(e.to_string()))
         };
@@ -217,8 +217,10 @@ impl LauncherInner {
             config: config.clone(),
             support,
             protection,
-            seccomp_net: compile(true)?,
-            seccomp_nonet: compile(false)?,
+            seccomp: [
+                [compile(false, false)?, compile(false, true)?],
+                [compile(true, false)?, compile(true, true)?],
+            ],
             clone3: AtomicBool::new(clone3),
             clone3_spawns: AtomicU64::new(0),
             fork_spawns: AtomicU64::new(0),
@@ -432,13 +434,18 @@ impl LauncherInner {
             None
         };
 
-        let seccomp = policy.profile.confines().then(|| {
-            if policy.network {
-                self.seccomp_net.clone()
-            } else {
-                self.seccomp_nonet.clone()
-            }
-        });
+        // Without a view (which masks every host socket) and before Landlock mediates connect
+        // to pathname sockets, a run could reach any host daemon: no UNIX sockets then, unless
+        // `sandbox.allowUnixSockets`.
+        let unix_sockets = !deny_unix_sockets(
+            child_view.is_some(),
+            self.support.landlock_abi,
+            self.config.allow_unix_sockets(),
+        );
+        let seccomp = policy
+            .profile
+            .confines()
+            .then(|| self.seccomp[usize::from(policy.network)][usize::from(unix_sockets)].clone());
         let setup = ChildSetup {
             cgroup_procs: cgroup.as_ref().map_or([-1, -1, -1], |c| c.procs_fds()),
             rlimits: self.rlimits(),

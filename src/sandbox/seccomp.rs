@@ -21,6 +21,9 @@ use serde::Deserialize;
 pub const STANDARD_JSON: &str = include_str!("../../policies/seccomp/standard.json");
 /// The no-network additions (strict, or `network: false`).
 pub const NO_NETWORK_JSON: &str = include_str!("../../policies/seccomp/no-network.json");
+/// The no-UNIX-sockets addition (a confined run without a filesystem view on Landlock ABI < 9,
+/// unless `sandbox.allowUnixSockets`).
+pub const NO_UNIX_SOCKETS_JSON: &str = include_str!("../../policies/seccomp/no-unix-sockets.json");
 
 /// x32 syscall numbers have this bit set.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
@@ -302,15 +305,33 @@ pub fn chain(parts: &[&[sock_filter]]) -> Vec<sock_filter> {
     out
 }
 
-/// Compile the filters a confining run installs; `network: false` adds the no-network rules.
-pub fn compile_set(network: bool) -> Result<CompiledSet, PolicyLoadError> {
-    compile_set_from(STANDARD_JSON, NO_NETWORK_JSON, network)
+/// Compile the filters a confining run installs; `network: false` adds the no-network rules,
+/// `unix_sockets: false` the no-UNIX-sockets rule.
+pub fn compile_set(network: bool, unix_sockets: bool) -> Result<CompiledSet, PolicyLoadError> {
+    compile_set_from(
+        STANDARD_JSON,
+        NO_NETWORK_JSON,
+        NO_UNIX_SOCKETS_JSON,
+        network,
+        unix_sockets,
+    )
 }
+
+/// Whether a confined run's seccomp filter denies `socket(AF_UNIX)`: only when it has no
+/// filesystem view (which masks every host socket) and Landlock cannot mediate `connect` to
+/// pathname sockets (ABI < 9), and `sandbox.allowUnixSockets` does not opt out.
+pub fn deny_unix_sockets(has_view: bool, landlock_abi: Option<i32>, allow: bool) -> bool {
+    !has_view && landlock_abi.is_none_or(|v| v < LANDLOCK_ABI_CONNECT_UNIX) && !allow
+}
+
+/// The Landlock ABI that mediates `connect` to pathname UNIX sockets (`AccessFs::ResolveUnix`).
+pub const LANDLOCK_ABI_CONNECT_UNIX: i32 = 9;
 
 /// The filter names each policy file may contain (anything else would be silently ignored by
 /// [`compile_set`], so it is an error instead).
 const STANDARD_FILTERS: &[&str] = &["deny_enosys", "deny_eperm"];
 const NO_NETWORK_FILTERS: &[&str] = &["deny_eperm"];
+const NO_UNIX_SOCKETS_FILTERS: &[&str] = &["deny_eperm"];
 
 fn check_filter_names(
     file: &'static str,
@@ -333,10 +354,13 @@ fn check_filter_names(
 fn compile_set_from(
     standard_json: &str,
     no_network_json: &str,
+    no_unix_json: &str,
     network: bool,
+    unix_sockets: bool,
 ) -> Result<CompiledSet, PolicyLoadError> {
     const STD: &str = "policies/seccomp/standard.json";
     const NONET: &str = "policies/seccomp/no-network.json";
+    const NOUNIX: &str = "policies/seccomp/no-unix-sockets.json";
     let std_filters = parse_policy(STD, standard_json)?;
     check_filter_names(STD, &std_filters, STANDARD_FILTERS)?;
     let get = |m: &BTreeMap<String, FilterSpec>, file: &'static str, name: &str| {
@@ -352,14 +376,22 @@ fn compile_set_from(
     // Parsed (and checked) whether or not it is used, so a broken file fails every launcher.
     let nonet = parse_policy(NONET, no_network_json)?;
     check_filter_names(NONET, &nonet, NO_NETWORK_FILTERS)?;
-    if !network {
-        let extra = get(&nonet, NONET, "deny_eperm")?;
+    let nounix = parse_policy(NOUNIX, no_unix_json)?;
+    check_filter_names(NOUNIX, &nounix, NO_UNIX_SOCKETS_FILTERS)?;
+    for (file, filters, wanted) in [(NONET, &nonet, !network), (NOUNIX, &nounix, !unix_sockets)] {
+        if !wanted {
+            continue;
+        }
+        let extra = get(filters, file, "deny_eperm")?;
         if extra.matched != eperm.matched || extra.mismatch != eperm.mismatch {
             return Err(PolicyLoadError::Compile {
-                file: NONET,
+                file,
                 message: "deny_eperm actions differ from standard.json".into(),
             });
         }
+        // Rules for one syscall are or-ed: no-network's `socket(domain != AF_UNIX)` with this
+        // file's `socket(domain == AF_UNIX)` denies every socket(), while socketpair keeps
+        // no-network's rule only (AF_UNIX pairs stay allowed).
         eperm.merge(&extra);
     }
     let x32 = x32_guard();
@@ -521,8 +553,11 @@ mod tests {
 
     #[test]
     fn every_policy_file_compiles() {
-        compile_set(true).unwrap();
-        compile_set(false).unwrap();
+        for network in [true, false] {
+            for unix_sockets in [true, false] {
+                compile_set(network, unix_sockets).unwrap();
+            }
+        }
     }
 
     #[test]
@@ -545,7 +580,7 @@ mod tests {
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(extra).unwrap(),
         );
         let std_plus = serde_json::to_string(&std_plus).unwrap();
-        let err = compile_set_from(&std_plus, NO_NETWORK_JSON, true)
+        let err = compile_set_from(&std_plus, NO_NETWORK_JSON, NO_UNIX_SOCKETS_JSON, true, true)
             .unwrap_err()
             .to_string();
         assert!(
@@ -553,19 +588,34 @@ mod tests {
             "{err}"
         );
         // Also in no-network.json, and even when network is allowed (the file is still checked).
-        let err = compile_set_from(STANDARD_JSON, extra, true)
+        let err = compile_set_from(STANDARD_JSON, extra, NO_UNIX_SOCKETS_JSON, true, true)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("deny_eprem") && err.contains("no-network.json"),
             "{err}"
         );
-        compile_set_from(STANDARD_JSON, NO_NETWORK_JSON, true).unwrap();
+        // And in no-unix-sockets.json, even when the rule is not wanted.
+        let err = compile_set_from(STANDARD_JSON, NO_NETWORK_JSON, extra, true, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("deny_eprem") && err.contains("no-unix-sockets.json"),
+            "{err}"
+        );
+        compile_set_from(
+            STANDARD_JSON,
+            NO_NETWORK_JSON,
+            NO_UNIX_SOCKETS_JSON,
+            true,
+            true,
+        )
+        .unwrap();
     }
 
     #[test]
     fn standard_filter_denies_listed_syscalls_and_allows_others() {
-        let set = compile_set(true).unwrap();
+        let set = compile_set(true, true).unwrap();
         for name in [
             "ptrace",
             "process_vm_readv",
@@ -597,7 +647,7 @@ mod tests {
 
     #[test]
     fn clone_with_namespace_flags_is_denied_plain_clone_allowed() {
-        let set = compile_set(true).unwrap();
+        let set = compile_set(true, true).unwrap();
         let fork_flags = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64 | 17;
         assert_eq!(
             eval(
@@ -626,7 +676,7 @@ mod tests {
 
     #[test]
     fn no_network_allows_only_af_unix_even_with_high_garbage_bits() {
-        let set = compile_set(false).unwrap();
+        let set = compile_set(false, true).unwrap();
         let sock = |domain: u64| eval(&set.eperm, &data(libc::SYS_socket, [domain, 1, 0, 0, 0, 0]));
         assert_eq!(sock(libc::AF_UNIX as u64), libc::SECCOMP_RET_ALLOW);
         assert_eq!(sock(libc::AF_INET as u64), EPERM_RET);
@@ -639,9 +689,81 @@ mod tests {
     }
 
     #[test]
+    fn no_unix_sockets_denies_af_unix_socket_even_with_high_garbage_bits_keeps_socketpair() {
+        let set = compile_set(true, false).unwrap();
+        let sock = |domain: u64| eval(&set.eperm, &data(libc::SYS_socket, [domain, 1, 0, 0, 0, 0]));
+        let pair = |domain: u64| {
+            eval(
+                &set.eperm,
+                &data(libc::SYS_socketpair, [domain, 1, 0, 0, 0, 0]),
+            )
+        };
+        assert_eq!(sock(libc::AF_UNIX as u64), EPERM_RET);
+        // The kernel reads `int domain`: garbage above bit 31 must not smuggle AF_UNIX past.
+        assert_eq!(sock(0xdead_0000_0000_0001), EPERM_RET);
+        assert_eq!(sock(0xffff_ffff_0000_0001), EPERM_RET);
+        // Other domains are the network rules' business (allowed here: network on).
+        assert_eq!(sock(libc::AF_INET as u64), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(sock(libc::AF_INET6 as u64), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(pair(libc::AF_UNIX as u64), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(pair(0xdead_0000_0000_0001), libc::SECCOMP_RET_ALLOW);
+        // Without the rule AF_UNIX sockets are fine.
+        let open = compile_set(true, true).unwrap();
+        assert_eq!(
+            eval(&open.eperm, &data(libc::SYS_socket, [1, 1, 0, 0, 0, 0])),
+            libc::SECCOMP_RET_ALLOW
+        );
+    }
+
+    #[test]
+    fn no_unix_sockets_with_no_network_denies_every_socket_keeps_unix_socketpair() {
+        let set = compile_set(false, false).unwrap();
+        let sock = |domain: u64| eval(&set.eperm, &data(libc::SYS_socket, [domain, 1, 0, 0, 0, 0]));
+        let pair = |domain: u64| {
+            eval(
+                &set.eperm,
+                &data(libc::SYS_socketpair, [domain, 1, 0, 0, 0, 0]),
+            )
+        };
+        for domain in [
+            libc::AF_UNIX as u64,
+            libc::AF_INET as u64,
+            libc::AF_INET6 as u64,
+            libc::AF_NETLINK as u64,
+            0xdead_0000_0000_0001,
+            0xdead_0000_0000_0002,
+        ] {
+            assert_eq!(sock(domain), EPERM_RET, "socket({domain:#x})");
+        }
+        assert_eq!(pair(libc::AF_UNIX as u64), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(pair(0xdead_0000_0000_0001), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(pair(libc::AF_INET as u64), EPERM_RET);
+    }
+
+    #[test]
+    fn unix_socket_rule_applies_only_without_view_before_abi_9_unless_allowed() {
+        assert!(deny_unix_sockets(false, Some(6), false));
+        assert!(deny_unix_sockets(false, Some(8), false));
+        assert!(deny_unix_sockets(false, None, false));
+        assert!(
+            !deny_unix_sockets(false, Some(9), false),
+            "Landlock mediates connect"
+        );
+        assert!(
+            !deny_unix_sockets(true, Some(6), false),
+            "the view masks host sockets"
+        );
+        assert!(
+            !deny_unix_sockets(false, Some(6), true),
+            "sandbox.allowUnixSockets"
+        );
+    }
+
+    #[test]
     fn combined_program_equals_the_separate_filters_on_every_syscall() {
-        for network in [true, false] {
-            let set = compile_set(network).unwrap();
+        for (network, unix_sockets) in [(true, true), (false, true), (true, false), (false, false)]
+        {
+            let set = compile_set(network, unix_sockets).unwrap();
             let separate = |d: &SeccompData| {
                 let mut progs: Vec<&[sock_filter]> = Vec::new();
                 if let Some(g) = &set.x32_guard {

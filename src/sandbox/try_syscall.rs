@@ -316,16 +316,23 @@ pub fn main_with_args(args: &[String]) -> i32 {
 
 // ------------------------------------------------------------- per-rule seccomp validation
 
-/// Install the filter set named `which` (`none`, `net`, `nonet`) on this (single-threaded)
-/// process, exactly as the launcher's child does: no_new_privs, then the compiled programs.
+/// Install the filter set named `which` (`none`, `net`, `nonet`, and with the no-UNIX-sockets
+/// rule `net-nounix`, `nonet-nounix`) on this (single-threaded) process, exactly as the
+/// launcher's child does: no_new_privs, then the compiled programs.
 fn install_filters(which: &str) -> Result<(), String> {
-    let network = match which {
+    let (network, unix_sockets) = match which {
         "none" => return Ok(()),
-        "net" => true,
-        "nonet" => false,
-        other => return Err(format!("unknown filter set {other:?} (none|net|nonet)")),
+        "net" => (true, true),
+        "nonet" => (false, true),
+        "net-nounix" => (true, false),
+        "nonet-nounix" => (false, false),
+        other => {
+            return Err(format!(
+                "unknown filter set {other:?} (none|net|nonet|net-nounix|nonet-nounix)"
+            ));
+        }
     };
-    let set = super::seccomp::compile_set(network).map_err(|e| e.to_string())?;
+    let set = super::seccomp::compile_set(network, unix_sockets).map_err(|e| e.to_string())?;
     super::seccomp::install_on_current_thread(&set).map_err(|e| format!("installing: {e}"))
 }
 
