@@ -415,11 +415,16 @@ fn soundness_oracle_generated_payloads_run_as_analysed() {
                 continue;
             }
             fig.allowed += 1;
-            // The strict view shows only its read dirs and the cwd: a planned program elsewhere
-            // (the fixture's stubs live under /tmp) is not what a sandboxed shell finds, so
-            // such a run is not sampled (DIFFERENCES.md, Soundness rule, open item).
+            // The strict view shows its read dirs, the cwd and every directory on the run's
+            // PATH (so a bare name runs the entry the policy resolved); a planned program
+            // anywhere else is not readable there, so such a run is not sampled.
+            let path_dirs: Vec<std::path::PathBuf> = std::env::split_paths(&fx.path_env).collect();
             let visible = trace::planned(&d, &cwd, &fx.path_env).iter().all(|p| {
-                p.real.starts_with(&cwd) || STRICT_READ_DIRS.iter().any(|r| p.real.starts_with(r))
+                p.real.starts_with(&cwd)
+                    || STRICT_READ_DIRS.iter().any(|r| p.real.starts_with(r))
+                    || p.real
+                        .parent()
+                        .is_some_and(|dir| path_dirs.iter().any(|d| d == dir))
             });
             visible_allowed += usize::from(visible);
             let launcher = visible && visible_allowed.is_multiple_of(LAUNCHER_EVERY);

@@ -449,3 +449,45 @@ fn spawn_paths_agree_on_results_and_errors() {
         );
     }
 }
+
+/// Under `strict` a bare name runs the file the policy resolved on the run's PATH, even when
+/// that directory is outside strict's read list. Found by the soundness oracle: `git`, resolved
+/// to a PATH entry under `/tmp`, ran `/usr/bin/git` instead (the view hid the entry). The
+/// control shows strict still hides a directory that is not on the PATH.
+#[test]
+fn strict_runs_the_path_entry_the_policy_resolved() {
+    use std::os::unix::fs::PermissionsExt;
+    let l = launcher("{ profile: 'strict' }");
+    if !require_full(&l) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("bin");
+    let other = d.path().join("other");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(bin.join("uname"), "#!/bin/sh\necho STUB-UNAME\n").unwrap();
+    std::fs::set_permissions(bin.join("uname"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(other.join("f"), "SECRET-OTHER\n").unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let with_path = |script: &str| {
+        let mut r = sh(script, cwd.path());
+        for (k, v) in r.env.iter_mut() {
+            if k == "PATH" {
+                *v = format!("{}:/usr/bin:/bin", bin.display());
+            }
+        }
+        r
+    };
+    let o = run(&l, with_path("uname"));
+    assert_eq!(o.stdout.trim(), "STUB-UNAME", "{o:?}");
+    let o = run(
+        &l,
+        with_path(&format!(
+            "cat {} 2>&1 || echo DENIED",
+            other.join("f").display()
+        )),
+    );
+    assert!(!o.stdout.contains("SECRET-OTHER"), "control: {o:?}");
+    assert!(o.stdout.contains("DENIED"), "control: {o:?}");
+}

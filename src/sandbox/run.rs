@@ -353,20 +353,20 @@ impl LauncherInner {
 
         // The filesystem view: mounts where the kernel lets us, else (unprivileged node only)
         // the same plan as Landlock write rules.
+        let run_path: Vec<std::path::PathBuf> = req
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| {
+                std::env::split_paths(v)
+                    .filter(|p| p.is_absolute())
+                    .collect()
+            })
+            .unwrap_or_default();
         let (view_plan, child_view) = if policy.profile.confines() {
             let mut writable = vec![cwd.clone(), tmp.path().to_path_buf()];
             writable.extend(policy.writable_roots.iter().cloned());
-            let run_path: Vec<std::path::PathBuf> = req
-                .env
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "PATH")
-                .map(|(_, v)| {
-                    std::env::split_paths(v)
-                        .filter(|p| p.is_absolute())
-                        .collect()
-                })
-                .unwrap_or_default();
             let closed_only = self.support.view.is_none();
             let plan = view::plan_view(&ViewInput {
                 writable: &writable,
@@ -401,6 +401,19 @@ impl LauncherInner {
             _ => None,
         };
 
+        // `strict` reads only system directories, the cwd and the configured readable roots —
+        // plus every directory on the run's PATH: the policy resolved each bare name on that
+        // PATH, so the shell must find the same file there, not a later entry of the same name
+        // in a directory the view left readable. (The PATH directories are read-only in the
+        // view anyway.)
+        let mut readable = policy.readable_roots.clone();
+        if policy.profile == super::Profile::Strict {
+            for d in &run_path {
+                if d.is_dir() && !readable.contains(d) {
+                    readable.push(d.clone());
+                }
+            }
+        }
         let landlock_fd = match (policy.profile.confines(), self.support.landlock_abi) {
             (true, Some(abi)) => Some(
                 build_ruleset(&RulesetSpec {
@@ -410,7 +423,7 @@ impl LauncherInner {
                     cwd: &cwd,
                     tmp: tmp.path(),
                     writable_roots: &policy.writable_roots,
-                    readable_roots: &policy.readable_roots,
+                    readable_roots: &readable,
                     write_only: fallback_writes.as_deref(),
                 })
                 .map_err(SandboxError::Unavailable)?,
