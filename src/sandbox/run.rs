@@ -409,7 +409,8 @@ impl LauncherInner {
         let mut readable = policy.readable_roots.clone();
         if policy.profile == super::Profile::Strict {
             for d in &run_path {
-                if d.is_dir() && !readable.contains(d) {
+                // `/` on a PATH would void strict's read restriction: never granted that way.
+                if d.parent().is_some() && d.is_dir() && !readable.contains(d) {
                     readable.push(d.clone());
                 }
             }
