@@ -929,3 +929,17 @@ fn soundness_shell_options_that_change_expansion_are_a_miss() {
         );
     }
 }
+
+/// Found by the one-hour oracle run (seed 1004): bash's `time` is a reserved word, so
+/// `time dash -c …` runs dash directly, while the analysis planned `/usr/bin/time dash -c …`.
+#[test]
+fn soundness_bash_time_reserved_word_is_a_miss() {
+    let [wd, wb] = dash_and_bash(&["*"]);
+    for p in ["time uname", "time -p uname", "uname; time ls"] {
+        assert_eq!(wb.outcome(&sh(p)), "miss", "bash: {p}");
+    }
+    // dash has no `time` keyword: the wrapper is /usr/bin/time, analysed as one.
+    assert_eq!(wd.outcome(&sh("time uname")), "allow");
+    // A path is never the keyword.
+    assert_eq!(wb.outcome(&sh("/usr/bin/time uname")), "allow");
+}

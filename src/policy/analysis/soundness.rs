@@ -255,6 +255,12 @@ pub fn check_segment(s: &Segment, grammar: Grammar) -> Result<(), String> {
     for (i, (w, shape)) in s.argv.iter().zip(s.shapes.iter()).enumerate() {
         check_word(shape, grammar, i == 0).map_err(|why| format!("{why} in word {w:?}"))?;
     }
+    // Under bash `time` is a reserved word (it times the pipeline itself, options and all),
+    // not `/usr/bin/time`: the argv bash runs is not the one a `time` wrapper analysis plans.
+    // dash has no such word and runs /usr/bin/time.
+    if grammar == Grammar::Bash && s.argv.first().is_some_and(|w| w == "time") {
+        return Err("reserved word time under bash (it is not /usr/bin/time)".into());
+    }
     check_builtins(&s.argv)
 }
 
