@@ -943,3 +943,27 @@ fn soundness_bash_time_reserved_word_is_a_miss() {
     // A path is never the keyword.
     assert_eq!(wb.outcome(&sh("/usr/bin/time uname")), "allow");
 }
+
+/// Found by the one-hour oracle run (seed 1008): a safe bin reading a heredoc
+/// (`tail <<"EOF"` + a body with `` `id` ``) was literalised to `'/usr/bin/tail'` without the
+/// heredoc operator, so the shell ran the body's `id`. Such a payload is never rebuilt now.
+#[test]
+fn soundness_safe_bin_with_heredoc_is_never_literalised_without_it() {
+    for w in dash_and_bash(&[]) {
+        let w = w.safe_bin("tail");
+        let d = w.decide(&sh("tail <<\"EOF\"\n`id`\nEOF"));
+        assert!(
+            !d.allowed() || !d.exec_argv.iter().any(|a| a.contains("'/usr/bin/tail'\n")),
+            "{:?}",
+            d.exec_argv
+        );
+        if d.allowed() {
+            // Allowed only as written: the heredoc operator is still there.
+            assert!(
+                d.exec_argv.iter().any(|a| a.contains("<<")),
+                "{:?}",
+                d.exec_argv
+            );
+        }
+    }
+}

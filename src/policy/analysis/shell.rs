@@ -706,6 +706,10 @@ pub fn rebuild(
                 out.push_str(" | ");
             }
             match replacement.get(idx)? {
+                // The replacement is the argv alone: a heredoc operator in the segment would be
+                // lost and its body run as commands. Such a payload is not rebuilt (the run is
+                // refused as a plan mismatch); found by the soundness oracle.
+                Some(_) if seg.heredoc => return None,
                 Some(r) => out.push_str(r),
                 None => out.push_str(&seg.raw),
             }
