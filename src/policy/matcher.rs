@@ -467,34 +467,35 @@ impl CompiledAllowlist {
         argv: &[String],
         cwd: Option<&Path>,
     ) -> Option<usize> {
-        if self.grants.is_empty() {
-            return None;
-        }
-        let cwd = cwd?.to_str()?;
-        let mut want: Option<String> = None;
-        for g in &self.grants {
-            if g.matcher
-                .match_executable(trust_path, bare_token, basename)
-                .is_none()
-            {
-                continue;
-            }
-            let w = want.get_or_insert_with(|| cwd_argv_arg_pattern(cwd, argv));
-            if *w == g.arg_pattern {
-                return Some(g.idx);
-            }
-        }
-        None
+        self.first_grant(
+            |m| {
+                m.match_executable(trust_path, bare_token, basename)
+                    .is_some()
+            },
+            argv,
+            cwd?,
+        )
     }
 
     /// First `allow-always` grant for the script `path` run as `argv` (`[script, args…]`) in `cwd`.
     pub fn match_script_grant(&self, path: &Path, argv: &[String], cwd: &Path) -> Option<usize> {
+        self.first_grant(|m| m.match_path(path).is_some(), argv, cwd)
+    }
+
+    /// The first grant whose pattern `names` accepts and whose argPattern is the one of `argv`
+    /// run in `cwd` (the hash is computed once, and only when some pattern matched).
+    fn first_grant(
+        &self,
+        names: impl Fn(&CompiledAllowlist) -> bool,
+        argv: &[String],
+        cwd: &Path,
+    ) -> Option<usize> {
+        if self.grants.is_empty() {
+            return None;
+        }
         let cwd = cwd.to_str()?;
         let mut want: Option<String> = None;
-        for g in &self.grants {
-            if g.matcher.match_path(path).is_none() {
-                continue;
-            }
+        for g in self.grants.iter().filter(|g| names(&g.matcher)) {
             let w = want.get_or_insert_with(|| cwd_argv_arg_pattern(cwd, argv));
             if *w == g.arg_pattern {
                 return Some(g.idx);
