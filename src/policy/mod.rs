@@ -341,6 +341,11 @@ impl PolicyEngine {
 
     /// Decide a decoded request without side effects.
     pub fn decide_request(&self, req: &plan::RunRequest) -> Decision {
+        self.decide_with(req, &self.compiled())
+    }
+
+    /// [`Self::decide_request`] against an already compiled policy.
+    fn decide_with(&self, req: &plan::RunRequest, compiled: &CompiledPolicy) -> Decision {
         let agent = req.agent_id.as_deref().unwrap_or(resolve::DEFAULT_AGENT_ID);
         let cfg = self.exec_config(agent);
         let skills = self.skills.read().map(|s| s.clone()).unwrap_or_default();
@@ -352,8 +357,7 @@ impl PolicyEngine {
             node_path: &self.node_path_env,
             inherited_env: &self.inherited_env,
         };
-        let compiled = self.compiled();
-        decide::decide(&compiled, req, &ctx, self.fs.as_ref())
+        decide::decide(compiled, req, &ctx, self.fs.as_ref())
     }
 
     /// `system.run` params → [`RunDecision`]: decode once, then [`Self::evaluate`].
@@ -387,7 +391,9 @@ impl PolicyEngine {
             suppress_notify_on_exit: req.suppress_notify_on_exit,
             wake_on_exit: req.wake_on_exit,
         };
-        let d = self.decide_request(req);
+        // One snapshot of the approvals file serves the decision and its explanation.
+        let compiled = self.compiled();
+        let d = self.decide_with(req, &compiled);
         match d.outcome {
             Outcome::Invalid => {
                 return RunDecision::Invalid {
@@ -402,7 +408,7 @@ impl PolicyEngine {
                     DenyReason::ApprovalRequired
                 });
                 return RunDecision::Denied {
-                    message: self.explain_fail_closed(reason, d.message),
+                    message: self.explain_fail_closed(&compiled, reason, d.message),
                     reason,
                     run,
                 };
@@ -413,6 +419,7 @@ impl PolicyEngine {
             let reason = DenyReason::ApprovalStateWriteFailed;
             return RunDecision::Denied {
                 message: self.explain_fail_closed(
+                    &compiled,
                     reason,
                     "SYSTEM_RUN_DENIED: approval state could not be persisted".into(),
                 ),
@@ -435,7 +442,12 @@ impl PolicyEngine {
     /// A denial caused by an unusable approvals file (unreadable, not a file, invalid content)
     /// or by an allow-always grant that could not be written says so: the operator sees which
     /// file and what is wrong with it, not only `security=deny`.
-    fn explain_fail_closed(&self, reason: DenyReason, message: String) -> String {
+    fn explain_fail_closed(
+        &self,
+        compiled: &CompiledPolicy,
+        reason: DenyReason,
+        message: String,
+    ) -> String {
         let path = self.store.path().display().to_string();
         if reason == DenyReason::ApprovalStateWriteFailed {
             return format!(
@@ -443,7 +455,7 @@ impl PolicyEngine {
                  unwritable directory; the node log has the exact error)"
             );
         }
-        let FileStatus::Invalid(problem) = &self.compiled().status else {
+        let FileStatus::Invalid(problem) = &compiled.status else {
             return message;
         };
         let problem = if problem.contains(&path) {
