@@ -621,8 +621,12 @@ pub fn decide(
         if complete && !grants.is_empty() && !d.command_text.trim().is_empty() {
             d.persist_marker = Some(node_command_marker(d.command_text.trim()));
         }
-        d.persist_patterns = grants.iter().map(|g| g.pattern.clone()).collect();
-        d.persist_patterns.dedup();
+        // One pattern per executable, in first-seen order (grants differ by argv and cwd).
+        for g in &grants {
+            if !d.persist_patterns.contains(&g.pattern) {
+                d.persist_patterns.push(g.pattern.clone());
+            }
+        }
         d.persist_grants = grants;
     }
     d.matched_entries = evals
