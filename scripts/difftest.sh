@@ -38,4 +38,4 @@ if [ "${1:-}" = "--install-only" ]; then
 fi
 export DIFFTEST_REPORT="${DIFFTEST_REPORT:-$root/target/difftest-report.jsonl}"
 echo "difftest: CASES=${CASES:-5000} SEED=${SEED:-20260906} official=$pkg node=$node_bin"
-exec cargo test --locked --test policy_differential -- --nocapture
+exec cargo test --locked --test differential -- --nocapture

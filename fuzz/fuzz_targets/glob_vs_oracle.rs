@@ -8,8 +8,8 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use openclaw_node::policy::matcher::{CompiledAllowlist, EntrySource};
 
-// The reference matcher, shared with tests/policy_props.rs.
-#[path = "../../tests/glob_oracle/mod.rs"]
+// The reference matcher, shared with tests/policy/props.rs.
+#[path = "../../tests/policy/glob_oracle.rs"]
 mod glob_oracle;
 use glob_oracle::{T, matches, tokens};
 

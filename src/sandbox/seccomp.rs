@@ -4,7 +4,7 @@
 //! when the launcher is created. Syscall names are resolved against `libc::SYS_*` of the build
 //! target; an unknown name is a hard error (a typo must never silently drop a rule), and so is a
 //! filter name the launcher does not install (`deny_eperm`, `deny_enosys`).
-//! Every rule is validated in the real kernel by `tests/sandbox_seccomp_rules.rs`.
+//! Every rule is validated in the real kernel by `tests/sandbox/seccomp_rules.rs`.
 //!
 //! On x86_64 an extra hand-written guard refuses every x32-ABI syscall number
 //! (`nr & 0x40000000`), which seccompiler's generated code does not check.

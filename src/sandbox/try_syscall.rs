@@ -4,7 +4,7 @@
 //! fds/pointers where possible so "blocked by the sandbox" (EPERM/ENOSYS/EACCES) is
 //! distinguishable from "reached the kernel" (EBADF/EFAULT/EINVAL) without side effects.
 //!
-//! Two further modes serve the per-rule seccomp validation (`tests/sandbox_seccomp_rules.rs`):
+//! Two further modes serve the per-rule seccomp validation (`tests/sandbox/seccomp_rules.rs`):
 //! - `seccomp-batch <none|net|nonet>` installs the compiled filter set of a confining run
 //!   (`net`: standard; `nonet`: standard + no-network; `none`: nothing), then reads raw syscall
 //!   probes from stdin, one per line (`<id> <nr> <a0> … <a5>`, see [`ProbeArg`]), runs each in its

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::generator::{Case, Fixture};
+use crate::support::generator::{Case, Fixture};
 
 /// Case ids of the spec corpus start here (generated cases use 0..CASES).
 pub const SPEC_ID_BASE: u64 = 1_000_000_000;

@@ -1,10 +1,12 @@
 //! Seeded payloads that stress the soundness rule: globs, expansions, brace expansion, builtins
 //! that evaluate or assign, nested shells, positional carriers, heredocs, chains and pipes.
 
-// `*rng.pick(..)` fixes the element type for inference; clippy's suggestion does not compile.
-#![allow(clippy::explicit_auto_deref)]
+#![allow(
+    clippy::explicit_auto_deref,
+    reason = "`*rng.pick(..)` fixes the element type for inference; the suggestion does not compile"
+)]
 
-use super::generator::Rng;
+use crate::support::generator::Rng;
 
 /// Words after a command name.
 const ARGS: &[&str] = &[

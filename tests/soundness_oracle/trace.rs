@@ -38,6 +38,7 @@ pub struct Traced {
     pub execs: Vec<Exec>,
     pub forks: Vec<Fork>,
     pub timed_out: bool,
+    #[expect(dead_code, reason = "shown in a failing run's Debug output")]
     pub status: Option<i32>,
 }
 
