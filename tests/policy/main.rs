@@ -24,6 +24,29 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// One table-like policy case: the world it is decided in, then each request and the outcome
+/// it must get (`"allow"`, `"miss"`, `"ask"`, `"off"`, `"invalid"`, `"plan-miss"`). A case that
+/// checks more than outcomes is an ordinary `#[test]` over `support::policy`.
+///
+/// ```ignore
+/// policy_case!(
+///     case_030_backticks_rejected,
+///     world("allowlist", "off").al(&["/usr/bin/echo"]),
+///     sh("echo `id`") => "miss",
+/// );
+/// ```
+macro_rules! policy_case {
+    ($name:ident, $world:expr, $($req:expr => $outcome:literal),+ $(,)?) => {
+        #[test]
+        fn $name() {
+            let w = $world;
+            $(
+                assert_eq!(w.outcome(&$req), $outcome, "request: {}", stringify!($req));
+            )+
+        }
+    };
+}
+
 mod advisories;
 mod cases;
 mod defaults;
