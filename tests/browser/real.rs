@@ -308,11 +308,7 @@ async fn pitfall_stale_ref_fails_at_once() {
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
     let base = format!("http://{site}");
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("{base}/index.html")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("{base}/index.html")).await;
     let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
     let button = ref_for(&snap, "button", "Click me");
     let remover = ref_for(&snap, "button", "Remove click me");
@@ -386,21 +382,10 @@ async fn pitfall_background_tab_screenshot_does_not_hang() {
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
     let base = format!("http://{site}");
-    let first = ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("{base}/index.html")}}),
-    )
-    .await["result"]["targetId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = open_tab(&proxy, &format!("{base}/index.html")).await;
     // A second background tab becomes sticky; then shoot the first one, which is in the
     // background and was never focused.
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("{base}/page2.html")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("{base}/page2.html")).await;
     let t = Instant::now();
     let shot = ok(
         &proxy,
@@ -428,14 +413,7 @@ async fn pitfall_closing_sticky_tab_does_not_break_later_calls() {
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
     let base = format!("http://{site}");
-    let a = ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("{base}/index.html")}}),
-    )
-    .await["result"]["targetId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = open_tab(&proxy, &format!("{base}/index.html")).await;
     let b = ok(
         &proxy,
         json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("{base}/page2.html")}}),
@@ -562,11 +540,7 @@ async fn navigation_policy_and_error_envelopes() {
         local_site_config().to_string(),
     )
     .unwrap();
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("http://{site}/")).await;
     ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
     std::fs::write(dir.path().join("openclaw.json"), "{}").unwrap();
     let e = err(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
@@ -718,11 +692,7 @@ async fn dialogs_block_reported_and_handled() {
     let site = serve_site().await;
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/index.html")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("http://{site}/index.html")).await;
     let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
     let alert = ref_for(&snap, "button", "Alert me");
     let e = err(
@@ -781,11 +751,7 @@ async fn act_batch_records_failures_and_stops_on_navigation() {
     let site = serve_site().await;
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/index.html")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("http://{site}/index.html")).await;
     let snap = ok(&proxy, json!({"method": "GET", "path": "/snapshot"})).await;
     let button = ref_for(&snap, "button", "Click me");
     let name = ref_for(&snap, "textbox", "Name");

@@ -506,10 +506,8 @@ async fn ea_16_2_concurrent_sets_same_base_hash_via_gateway_exactly_one_wins() {
     use crate::support::node::*;
     let gw = Gw::abrupt().await;
     let node = NodeProc::start(gw.port(), FULL_APPROVALS);
-    let mut ws = gw.accept().await;
-    let params = handshake(&mut ws, 30_000, MAX_PAYLOAD, None).await;
-    let node_id = params["device"]["id"].as_str().unwrap().to_string();
-    send_invoke(
+    let (mut ws, node_id) = gw.connect(MAX_PAYLOAD).await;
+    let got = call(
         &mut ws,
         "get",
         &node_id,
@@ -517,7 +515,6 @@ async fn ea_16_2_concurrent_sets_same_base_hash_via_gateway_exactly_one_wins() {
         json!({}),
     )
     .await;
-    let got = result_of(&mut ws, "get", T).await;
     let snap: Value = serde_json::from_str(got["payloadJSON"].as_str().unwrap()).unwrap();
     let base = snap["hash"].as_str().unwrap().to_string();
     assert_eq!(

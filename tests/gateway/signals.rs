@@ -19,12 +19,10 @@ async fn signal_during_runs(sig: Signal) {
     let gw = Gw::abrupt().await;
     let mut node = NodeProc::start(gw.port(), FULL_APPROVALS);
     let pid = node.pid();
-    let mut ws = gw.accept().await;
-    let params = handshake(&mut ws, 30_000, MAX_PAYLOAD, None).await;
-    let node_id = params["device"]["id"].as_str().unwrap().to_string();
+    let (mut ws, node_id) = gw.connect(MAX_PAYLOAD).await;
 
     // Let the node rewrite exec-approvals.json itself (socket defaults): it is then its own file.
-    send_invoke(
+    let got = call(
         &mut ws,
         "get",
         &node_id,
@@ -32,7 +30,6 @@ async fn signal_during_runs(sig: Signal) {
         json!({}),
     )
     .await;
-    let got = result_of(&mut ws, "get", T).await;
     assert_eq!(got["ok"], true, "{got}");
 
     // Two concurrent runs, each with a backgrounded grandchild.

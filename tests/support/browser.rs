@@ -188,6 +188,18 @@ pub async fn ok(proxy: &BrowserProxy, params: Value) -> Value {
     }
 }
 
+/// Open `url` in a new tab through `/tabs/open`; the new tab's targetId.
+pub async fn open_tab(proxy: &BrowserProxy, url: &str) -> String {
+    ok(
+        proxy,
+        serde_json::json!({"method": "POST", "path": "/tabs/open", "body": {"url": url}}),
+    )
+    .await["result"]["targetId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Call `handle` and unwrap the error message.
 pub async fn err(proxy: &BrowserProxy, params: Value) -> String {
     match proxy.handle(params.clone()).await {

@@ -267,6 +267,12 @@ pub async fn result_of(ws: &mut Ws, id: &str, within: Duration) -> Value {
     }
 }
 
+/// Send an invoke (60 s deadline) and wait for its result; returns the result params.
+pub async fn call(ws: &mut Ws, id: &str, node_id: &str, command: &str, params: Value) -> Value {
+    send_invoke(ws, id, node_id, command, params).await;
+    result_of(ws, id, T).await
+}
+
 /// Like [`result_of`] for several invokes answered in any order; results by invoke id.
 pub async fn results_of(ws: &mut Ws, ids: &[String], within: Duration) -> HashMap<String, Value> {
     let mut out = HashMap::new();

@@ -174,11 +174,7 @@ async fn attack_browser_control_port_is_gone_and_chromium_is_confined() {
     let site = serve_site().await;
     let dir = state_dir(&local_site_config());
     let proxy = proxy(dir.path());
-    ok(
-        &proxy,
-        json!({"method": "POST", "path": "/tabs/open", "body": {"url": format!("http://{site}/index.html")}}),
-    )
-    .await;
+    open_tab(&proxy, &format!("http://{site}/index.html")).await;
     let st = ok(&proxy, json!({"method": "GET", "path": "/"})).await["result"].clone();
     let pid = st["pid"].as_u64().unwrap() as u32;
     let procs = tree(pid);
