@@ -72,11 +72,12 @@ fn platform() -> Result<Env, StepError> {
         version(),
     ));
     #[cfg(not(target_os = "macos"))]
-    let backend: Box<dyn Backend> = Box::new(crate::service::systemd_backend::SystemdBackend::new(
-        crate::service::unit_name(),
-        crate::service::systemd_user_dir()?,
-        version(),
-    ));
+    let backend: Box<dyn Backend> =
+        Box::new(crate::service::systemd::backend::SystemdBackend::new(
+            crate::service::unit_name(),
+            crate::service::systemd_user_dir()?,
+            version(),
+        ));
     Ok(Env {
         backend,
         state_dir,

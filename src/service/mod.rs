@@ -2,10 +2,11 @@
 //! `openclaw-node run` in the background, and `install`/`status`/`stop`/`restart`/`uninstall`.
 //!
 //! Layout:
-//! - [`systemd`]: the unit renderer and the `ExecStart=`/`Environment=` reader (pure).
+//! - [`systemd`]: Linux. [`systemd::unit`] renders the unit and reads back its `ExecStart=`/
+//!   `Environment=` lines (pure); [`systemd::ctl`] drives `systemctl --user` and diagnoses an
+//!   unreachable user manager; [`systemd::backend`] is the [`ops::Backend`].
 //! - [`launchd`]: the LaunchAgent plist renderer (pure, built and tested everywhere) and the
 //!   `launchctl` driver (used on macOS only).
-//! - [`systemctl`]: the `systemctl --user` driver and the diagnosis of an unreachable user manager.
 //! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
 //! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
 //! - `<state>/node-host-status.json` (written by the running host, read by `status`) is
@@ -23,9 +24,7 @@ pub mod launchd;
 pub mod node_json;
 pub mod ops;
 pub mod plan;
-pub mod systemctl;
 pub mod systemd;
-pub mod systemd_backend;
 
 /// Default systemd unit name (without `.service`), shared with the official CLI.
 pub const DEFAULT_UNIT_NAME: &str = "openclaw-node";

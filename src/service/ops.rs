@@ -40,8 +40,8 @@ impl From<crate::gateway::state::StateError> for StepError {
     }
 }
 
-impl From<super::systemctl::Unavailable> for StepError {
-    fn from(u: super::systemctl::Unavailable) -> Self {
+impl From<super::systemd::ctl::Unavailable> for StepError {
+    fn from(u: super::systemd::ctl::Unavailable) -> Self {
         Self::new(u.error, u.hints)
     }
 }
