@@ -66,11 +66,9 @@ fn platform() -> Result<Env, StepError> {
     let home = crate::service::home_dir()?;
     let state_dir = crate::service::absolute_state_dir()?;
     #[cfg(target_os = "macos")]
-    let backend: Box<dyn Backend> = Box::new(crate::service::launchd::LaunchdBackend::new(
-        &home,
-        &state_dir,
-        version(),
-    ));
+    let backend: Box<dyn Backend> = Box::new(
+        crate::service::launchd::backend::LaunchdBackend::new(&home, &state_dir, version()),
+    );
     #[cfg(not(target_os = "macos"))]
     let backend: Box<dyn Backend> =
         Box::new(crate::service::systemd::backend::SystemdBackend::new(

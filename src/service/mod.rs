@@ -5,8 +5,10 @@
 //! - [`systemd`]: Linux. [`systemd::unit`] renders the unit and reads back its `ExecStart=`/
 //!   `Environment=` lines (pure); [`systemd::ctl`] drives `systemctl --user` and diagnoses an
 //!   unreachable user manager; [`systemd::backend`] is the [`ops::Backend`].
-//! - [`launchd`]: the LaunchAgent plist renderer (pure, built and tested everywhere) and the
-//!   `launchctl` driver (used on macOS only).
+//! - [`launchd`]: macOS, the same layout. [`launchd::plist`] renders the plist and reads back
+//!   its `ProgramArguments`/`EnvironmentVariables` (pure, built and tested everywhere);
+//!   [`launchd::ctl`] drives `launchctl` and [`launchd::backend`] is the [`ops::Backend`] (both
+//!   used on macOS only).
 //! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
 //! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
 //! - `<state>/node-host-status.json` (written by the running host, read by `status`) is
