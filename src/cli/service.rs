@@ -9,6 +9,7 @@ use super::run::RunArgs;
 use crate::service::envelope::{ActionResponse, StatusResponse, to_json};
 use crate::service::ops::{self, Backend, Outcome, StepError};
 use crate::service::plan::{self, Explicit, InstallRequest, PlanContext, PlanError};
+use crate::service::status;
 
 #[derive(Debug, Clone, Args)]
 #[command(
@@ -237,11 +238,11 @@ pub fn status(args: JsonArgs) -> u8 {
             return 0;
         }
     };
-    let s = ops::status(env.backend.as_ref(), &env.state_dir);
+    let s = status::status(env.backend.as_ref(), &env.state_dir);
     if args.json {
         println!("{}", to_json(&StatusResponse { service: s }));
     } else {
-        let (out, err) = ops::render_status_text(&s, &env.backend.log_hints());
+        let (out, err) = status::render_status_text(&s, &env.backend.log_hints());
         print!("{out}");
         eprint!("{err}");
     }

@@ -15,7 +15,10 @@
 //!   [`crate::gateway::status`].
 //! - [`plan`]: what to install (argv, environment, secrets, warnings) from flags and saved state.
 //! - [`envelope`]: the `--json` output shapes (`status` and the action envelope).
-//! - [`ops`]: the five commands, platform-independent, over a [`ops::Backend`].
+//! - [`ops`]: the platform [`ops::Backend`] trait and `install`/`stop`/`restart`/`uninstall`
+//!   over it.
+//! - [`status`]: the `status` command over the same trait: gathering, binary drift, the
+//!   installed command as read back from the service file, and the human-readable text.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +29,7 @@ pub mod launchd;
 pub mod node_json;
 pub mod ops;
 pub mod plan;
+pub mod status;
 pub mod systemd;
 
 /// Default systemd unit name (without `.service`), shared with the official CLI.

@@ -8,8 +8,9 @@ use super::ctl as launchctl;
 use super::plist::{ENV_WRAPPER, PlistSpec, parse_plist, parse_plist_raw_args, render_plist};
 use crate::gateway::state::{ensure_dir, write_atomic};
 use crate::service::envelope::{CommandInfo, RuntimeInfo};
-use crate::service::ops::{Backend, StepError, command_info};
+use crate::service::ops::{Backend, StepError};
 use crate::service::plan::InstallPlan;
+use crate::service::status::command_info;
 use crate::service::{LAUNCHD_LABEL, envfile, fsutil};
 
 /// The LaunchAgent backend.

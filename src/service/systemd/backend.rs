@@ -8,8 +8,9 @@ use super::ctl::{Systemctl, current_user, linger_enabled, linger_warning};
 use super::unit::{UnitSpec, parse_unit, render_unit};
 use crate::gateway::state::{ensure_dir, write_atomic};
 use crate::service::envelope::{CommandInfo, RuntimeInfo};
-use crate::service::ops::{Backend, StepError, command_info};
+use crate::service::ops::{Backend, StepError};
 use crate::service::plan::InstallPlan;
+use crate::service::status::command_info;
 use crate::service::{ServiceError, envfile, fsutil};
 
 /// The systemd user-unit backend.
