@@ -2,19 +2,20 @@
 //! `openclaw-node run` in the background, and `install`/`status`/`stop`/`restart`/`uninstall`.
 //!
 //! Layout:
-//! - [`systemd`]: Linux. [`systemd::unit`] renders the unit and reads back its `ExecStart=`/
-//!   `Environment=` lines (pure); [`systemd::ctl`] drives `systemctl --user` and diagnoses an
-//!   unreachable user manager; [`systemd::backend`] is the [`ops::Backend`].
-//! - [`launchd`]: macOS, the same layout. [`launchd::plist`] renders the plist and reads back
-//!   its `ProgramArguments`/`EnvironmentVariables` (pure, built and tested everywhere);
-//!   [`launchd::ctl`] drives `launchctl` and [`launchd::backend`] is the [`ops::Backend`] (both
-//!   used on macOS only).
+//! - [`systemd`] (Linux) and [`launchd`] (macOS): one folder per platform, the same roles under
+//!   the same file names: the service file format, rendered and read back, pure
+//!   ([`systemd::unit`], [`launchd::plist`]: named after the format, the one difference); the
+//!   driver of the manager's command-line tool ([`systemd::ctl`]: `systemctl --user` and the
+//!   diagnosis of an unreachable user manager; [`launchd::ctl`]: `launchctl`); and the
+//!   [`ops::Backend`] built on the two ([`systemd::backend`], [`launchd::backend`]). The plist is
+//!   built and tested everywhere; the launchd driver and backend are used on macOS only.
 //! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
 //! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
 //! - `<state>/node-host-status.json` (written by the running host, read by `status`) is
 //!   [`crate::gateway::status`].
 //! - [`plan`]: what to install (argv, environment, secrets, warnings) from flags and saved state.
 //! - [`envelope`]: the `--json` output shapes (`status` and the action envelope).
+//! - [`fsutil`]: tolerant reads and removals of service files.
 //! - [`ops`]: the platform [`ops::Backend`] trait and `install`/`stop`/`restart`/`uninstall`
 //!   over it.
 //! - [`status`]: the `status` command over the same trait: gathering, binary drift, the
