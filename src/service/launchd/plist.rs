@@ -44,6 +44,15 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
+/// Undo [`xml_escape`] (`&amp;` last, so an escaped entity stays literal text).
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 fn path_str<'a>(what: &str, p: &'a Path) -> Result<&'a str, ServiceError> {
     p.to_str()
         .ok_or_else(|| ServiceError::Invalid(format!("{what} {} is not valid UTF-8", p.display())))
@@ -129,13 +138,6 @@ pub fn render_plist(spec: &PlistSpec) -> Result<String, ServiceError> {
 
 /// Extract `ProgramArguments` and `EnvironmentVariables` back from a plist we rendered.
 pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
-    fn unescape(s: &str) -> String {
-        s.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&")
-    }
     fn inner<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
         line.trim()
             .strip_prefix(&format!("<{tag}>"))?
@@ -154,14 +156,14 @@ pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
             _ => match mode {
                 "args" => {
                     if let Some(v) = inner(t, "string") {
-                        argv.push(unescape(v));
+                        argv.push(xml_unescape(v));
                     }
                 }
                 "env" => {
                     if let Some(k) = inner(t, "key") {
-                        pending_key = Some(unescape(k));
+                        pending_key = Some(xml_unescape(k));
                     } else if let (Some(v), Some(k)) = (inner(t, "string"), pending_key.take()) {
-                        env.push((k, unescape(v)));
+                        env.push((k, xml_unescape(v)));
                     }
                 }
                 _ => {}
@@ -191,13 +193,7 @@ pub(super) fn parse_plist_raw_args(text: &str) -> Vec<String> {
                 .strip_prefix("<string>")
                 .and_then(|v| v.strip_suffix("</string>"))
         {
-            out.push(
-                v.replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&quot;", "\"")
-                    .replace("&apos;", "'")
-                    .replace("&amp;", "&"),
-            );
+            out.push(xml_unescape(v));
         }
     }
     out
