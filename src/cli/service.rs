@@ -9,6 +9,7 @@ use super::run::RunArgs;
 use crate::service::envelope::{ActionResponse, StatusResponse, to_json};
 use crate::service::ops::{self, Backend, Outcome, StepError};
 use crate::service::plan::{self, Explicit, InstallRequest, PlanContext, PlanError};
+use crate::service::status;
 
 #[derive(Debug, Clone, Args)]
 #[command(
@@ -66,17 +67,16 @@ fn platform() -> Result<Env, StepError> {
     let home = crate::service::home_dir()?;
     let state_dir = crate::service::absolute_state_dir()?;
     #[cfg(target_os = "macos")]
-    let backend: Box<dyn Backend> = Box::new(crate::service::launchd::LaunchdBackend::new(
-        &home,
-        &state_dir,
-        version(),
-    ));
+    let backend: Box<dyn Backend> = Box::new(
+        crate::service::launchd::backend::LaunchdBackend::new(&home, &state_dir, version()),
+    );
     #[cfg(not(target_os = "macos"))]
-    let backend: Box<dyn Backend> = Box::new(crate::service::systemd_backend::SystemdBackend::new(
-        crate::service::unit_name(),
-        crate::service::systemd_user_dir()?,
-        version(),
-    ));
+    let backend: Box<dyn Backend> =
+        Box::new(crate::service::systemd::backend::SystemdBackend::new(
+            crate::service::unit_name(),
+            crate::service::systemd_user_dir()?,
+            version(),
+        ));
     Ok(Env {
         backend,
         state_dir,
@@ -238,11 +238,11 @@ pub fn status(args: JsonArgs) -> u8 {
             return 0;
         }
     };
-    let s = ops::status(env.backend.as_ref(), &env.state_dir);
+    let s = status::status(env.backend.as_ref(), &env.state_dir);
     if args.json {
         println!("{}", to_json(&StatusResponse { service: s }));
     } else {
-        let (out, err) = ops::render_status_text(&s, &env.backend.log_hints());
+        let (out, err) = status::render_status_text(&s, &env.backend.log_hints());
         print!("{out}");
         eprint!("{err}");
     }

@@ -2,17 +2,24 @@
 //! `openclaw-node run` in the background, and `install`/`status`/`stop`/`restart`/`uninstall`.
 //!
 //! Layout:
-//! - [`systemd`]: the unit renderer and the `ExecStart=`/`Environment=` reader (pure).
-//! - [`launchd`]: the LaunchAgent plist renderer (pure, built and tested everywhere) and the
-//!   `launchctl` driver (used on macOS only).
-//! - [`systemctl`]: the `systemctl --user` driver and the diagnosis of an unreachable user manager.
+//! - [`systemd`] (Linux) and [`launchd`] (macOS): one folder per platform, the same roles under
+//!   the same file names: the service file format, rendered and read back, pure
+//!   ([`systemd::unit`], [`launchd::plist`]: named after the format, the one difference); the
+//!   driver of the manager's command-line tool ([`systemd::ctl`]: `systemctl --user` and the
+//!   diagnosis of an unreachable user manager; [`launchd::ctl`]: `launchctl`); and the
+//!   [`ops::Backend`] built on the two ([`systemd::backend`], [`launchd::backend`]). The plist is
+//!   built and tested everywhere; the launchd driver and backend are used on macOS only.
 //! - [`envfile`]: the 0600 `EnvironmentFile` that holds secrets (never inline in the unit).
 //! - [`node_json`]: read-modify-write of `<state>/node.json` preserving unknown fields.
 //! - `<state>/node-host-status.json` (written by the running host, read by `status`) is
 //!   [`crate::gateway::status`].
 //! - [`plan`]: what to install (argv, environment, secrets, warnings) from flags and saved state.
 //! - [`envelope`]: the `--json` output shapes (`status` and the action envelope).
-//! - [`ops`]: the five commands, platform-independent, over a [`ops::Backend`].
+//! - [`fsutil`]: tolerant reads and removals of service files.
+//! - [`ops`]: the platform [`ops::Backend`] trait and `install`/`stop`/`restart`/`uninstall`
+//!   over it.
+//! - [`status`]: the `status` command over the same trait: gathering, binary drift, the
+//!   installed command as read back from the service file, and the human-readable text.
 
 use std::path::{Path, PathBuf};
 
@@ -23,9 +30,8 @@ pub mod launchd;
 pub mod node_json;
 pub mod ops;
 pub mod plan;
-pub mod systemctl;
+pub mod status;
 pub mod systemd;
-pub mod systemd_backend;
 
 /// Default systemd unit name (without `.service`), shared with the official CLI.
 pub const DEFAULT_UNIT_NAME: &str = "openclaw-node";

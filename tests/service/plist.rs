@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use openclaw_node::service::launchd::{PlistSpec, launch_argv, render_plist};
+use openclaw_node::service::launchd::plist::{PlistSpec, launch_argv, render_plist};
 
 fn spec() -> PlistSpec {
     PlistSpec {

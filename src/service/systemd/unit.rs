@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use super::{ServiceError, check_no_control, valid_env_name};
+use crate::service::{ServiceError, check_no_control, valid_env_name};
 
 /// What goes into the unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub fn render_unit(spec: &UnitSpec) -> Result<String, ServiceError> {
     s.push_str("RestartSec=5\n");
     s.push_str(&format!(
         "RestartPreventExitStatus={}\n",
-        super::EXIT_CONFIG
+        crate::service::EXIT_CONFIG
     ));
     s.push_str("KillMode=control-group\n");
     s.push_str("TimeoutStartSec=30\n");

@@ -4,13 +4,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::envelope::{CommandInfo, RuntimeInfo};
-use super::ops::{Backend, StepError, command_info};
-use super::plan::InstallPlan;
-use super::systemctl::{Systemctl, current_user, linger_enabled, linger_warning};
-use super::systemd::{UnitSpec, parse_unit, render_unit};
-use super::{envfile, fsutil};
+use super::ctl::{Systemctl, current_user, linger_enabled, linger_warning};
+use super::unit::{UnitSpec, parse_unit, render_unit};
 use crate::gateway::state::{ensure_dir, write_atomic};
+use crate::service::envelope::{CommandInfo, RuntimeInfo};
+use crate::service::ops::{Backend, StepError};
+use crate::service::plan::InstallPlan;
+use crate::service::status::command_info;
+use crate::service::{ServiceError, envfile, fsutil};
 
 /// The systemd user-unit backend.
 #[derive(Debug, Clone)]
@@ -164,12 +165,12 @@ impl Backend for SystemdBackend {
         let path = self.unit_path();
         if path.exists() {
             let bak = PathBuf::from(format!("{}.bak", path.display()));
-            std::fs::copy(&path, &bak).map_err(|source| super::ServiceError::Write {
+            std::fs::copy(&path, &bak).map_err(|source| ServiceError::Write {
                 path: bak.clone(),
                 source,
             })?;
             std::fs::set_permissions(&bak, std::fs::Permissions::from_mode(0o644)).map_err(
-                |source| super::ServiceError::Write {
+                |source| ServiceError::Write {
                     path: bak.clone(),
                     source,
                 },

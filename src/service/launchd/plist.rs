@@ -1,5 +1,6 @@
-//! macOS LaunchAgent: the plist renderer (pure; built and tested on every platform) and the
-//! `launchctl` driver (only wired in on macOS).
+//! The LaunchAgent plist: renderer and a reader for the `ProgramArguments` and
+//! `EnvironmentVariables` of a plist we wrote (for `status`). Pure; built and tested on every
+//! platform.
 //!
 //! Secrets are not written into the plist: `ProgramArguments` start with a tiny `/bin/sh`
 //! wrapper that sources the 0600 environment file (when readable) and `exec`s the node, so the
@@ -7,8 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ServiceError, check_no_control, valid_env_name};
-use crate::gateway::state::{ensure_dir, write_atomic};
+use crate::service::{ServiceError, check_no_control, valid_env_name};
 
 /// Shell wrapper run as `/bin/sh -c WRAPPER <env-file> <program> <args…>`.
 pub const ENV_WRAPPER: &str = "if [ -r \"$0\" ]; then set -a; . \"$0\"; set +a; fi; exec \"$@\"";
@@ -42,6 +42,15 @@ pub fn xml_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Undo [`xml_escape`] (`&amp;` last, so an escaped entity stays literal text).
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn path_str<'a>(what: &str, p: &'a Path) -> Result<&'a str, ServiceError> {
@@ -129,13 +138,6 @@ pub fn render_plist(spec: &PlistSpec) -> Result<String, ServiceError> {
 
 /// Extract `ProgramArguments` and `EnvironmentVariables` back from a plist we rendered.
 pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
-    fn unescape(s: &str) -> String {
-        s.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&")
-    }
     fn inner<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
         line.trim()
             .strip_prefix(&format!("<{tag}>"))?
@@ -154,14 +156,14 @@ pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
             _ => match mode {
                 "args" => {
                     if let Some(v) = inner(t, "string") {
-                        argv.push(unescape(v));
+                        argv.push(xml_unescape(v));
                     }
                 }
                 "env" => {
                     if let Some(k) = inner(t, "key") {
-                        pending_key = Some(unescape(k));
+                        pending_key = Some(xml_unescape(k));
                     } else if let (Some(v), Some(k)) = (inner(t, "string"), pending_key.take()) {
-                        env.push((k, unescape(v)));
+                        env.push((k, xml_unescape(v)));
                     }
                 }
                 _ => {}
@@ -176,231 +178,8 @@ pub fn parse_plist(text: &str) -> (Vec<String>, Vec<(String, String)>) {
     (argv, env)
 }
 
-/// `launchctl` driver (macOS only at run time; compiled everywhere so it is type-checked).
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub mod launchctl {
-    use std::process::Command;
-
-    /// `gui/<uid>` domain target.
-    pub fn domain() -> String {
-        format!("gui/{}", nix::unistd::getuid().as_raw())
-    }
-
-    /// Run `launchctl <args>`; Ok(stdout) on success, Err(detail) otherwise.
-    pub fn run(args: &[&str]) -> Result<String, String> {
-        match Command::new("launchctl").args(args).output() {
-            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
-            Ok(o) => {
-                let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
-                let out = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                Err(if err.is_empty() { out } else { err })
-            }
-            Err(e) => Err(format!("cannot run launchctl: {e}")),
-        }
-    }
-
-    /// Parse `launchctl print` output: (state, pid, last exit code).
-    pub fn parse_print(text: &str) -> (Option<String>, Option<u32>, Option<i64>) {
-        let mut state = None;
-        let mut pid = None;
-        let mut last = None;
-        for line in text.lines() {
-            let t = line.trim();
-            if let Some(v) = t.strip_prefix("state = ") {
-                state.get_or_insert_with(|| v.trim().to_string());
-            } else if let Some(v) = t.strip_prefix("pid = ") {
-                pid = pid.or_else(|| v.trim().parse().ok());
-            } else if let Some(v) = t.strip_prefix("last exit code = ") {
-                let num: String = v
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '-')
-                    .collect();
-                last = last.or_else(|| num.parse().ok());
-            }
-        }
-        (state, pid, last)
-    }
-}
-
-/// [`super::ops::Backend`] for macOS: `~/Library/LaunchAgents/<label>.plist` in the `gui/<uid>`
-/// domain. Compiled everywhere (type-checked on Linux CI), selected only on macOS.
-#[derive(Debug, Clone)]
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub struct LaunchdBackend {
-    pub label: String,
-    pub agents_dir: PathBuf,
-    pub log_dir: PathBuf,
-    pub version: String,
-}
-
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-impl LaunchdBackend {
-    pub fn new(home: &Path, state_dir: &Path, version: String) -> Self {
-        Self {
-            label: super::LAUNCHD_LABEL.into(),
-            agents_dir: home.join("Library").join("LaunchAgents"),
-            log_dir: state_dir.join("logs"),
-            version,
-        }
-    }
-
-    fn target(&self) -> String {
-        format!("{}/{}", launchctl::domain(), self.label)
-    }
-}
-
-/// Run a `launchctl` step whose failure stops the command ("launchctl <verb> failed: …").
-fn launchctl_step(args: &[&str]) -> Result<(), super::ops::StepError> {
-    launchctl::run(args).map(drop).map_err(|e| {
-        let verb = args.first().copied().unwrap_or("launchctl");
-        super::ops::StepError::new(format!("launchctl {verb} failed: {e}"), Vec::new())
-    })
-}
-
-impl super::ops::Backend for LaunchdBackend {
-    fn label(&self) -> &'static str {
-        "LaunchAgent"
-    }
-    fn loaded_text(&self) -> &'static str {
-        "loaded"
-    }
-    fn not_loaded_text(&self) -> &'static str {
-        "not loaded"
-    }
-    fn name(&self) -> String {
-        self.label.clone()
-    }
-    fn unit_path(&self) -> PathBuf {
-        self.agents_dir.join(format!("{}.plist", self.label))
-    }
-    fn probe(&self) -> Result<(), super::ops::StepError> {
-        Ok(())
-    }
-    fn is_loaded(&self) -> bool {
-        launchctl::run(&["print", &self.target()]).is_ok()
-    }
-    fn runtime(&self) -> super::envelope::RuntimeInfo {
-        use super::envelope::RuntimeInfo;
-        match launchctl::run(&["print", &self.target()]) {
-            Ok(text) => {
-                let (state, pid, last) = launchctl::parse_print(&text);
-                RuntimeInfo {
-                    status: if state.as_deref() == Some("running") {
-                        "running"
-                    } else {
-                        "stopped"
-                    }
-                    .into(),
-                    state,
-                    pid,
-                    last_exit_status: last,
-                    ..RuntimeInfo::default()
-                }
-            }
-            Err(detail) => RuntimeInfo {
-                status: "stopped".into(),
-                detail: Some(detail),
-                missing_unit: Some(true),
-                ..RuntimeInfo::default()
-            },
-        }
-    }
-    fn read_command(&self) -> Option<super::envelope::CommandInfo> {
-        let path = self.unit_path();
-        let text = super::fsutil::read_optional(&path).ok().flatten()?;
-        let (argv, env) = parse_plist(&text);
-        let env_file = text
-            .contains(ENV_WRAPPER)
-            .then(|| parse_plist_raw_args(&text).get(3).map(PathBuf::from))
-            .flatten();
-        Some(super::ops::command_info(
-            argv,
-            env,
-            env_file.as_deref(),
-            None,
-            &path,
-        ))
-    }
-    fn write_and_start(
-        &self,
-        plan: &super::plan::InstallPlan,
-        env_file: &Path,
-        progress: &mut Vec<String>,
-    ) -> Result<(), super::ops::StepError> {
-        let text = render_plist(&PlistSpec {
-            label: self.label.clone(),
-            comment: format!("OpenClaw Node Host (openclaw-node v{})", self.version),
-            program_arguments: plan.argv.clone(),
-            environment_file: Some(env_file.to_path_buf()),
-            environment: plan.environment.clone(),
-            working_directory: None,
-            stdout_path: self.log_dir.join("node.log"),
-            stderr_path: self.log_dir.join("node.err.log"),
-        })?;
-        let existing = super::fsutil::read_optional(env_file)?;
-        let env_text = super::envfile::merge(existing.as_deref(), &plan.secrets)?;
-        write_atomic(env_file, env_text.as_bytes(), 0o600)?;
-        ensure_dir(&self.log_dir, 0o700)?;
-        ensure_dir(&self.agents_dir, 0o755)?;
-        let path = self.unit_path();
-        write_atomic(&path, text.as_bytes(), 0o644)?;
-        progress.push(format!("Installed LaunchAgent: {}", path.display()));
-        let _ = launchctl::run(&["bootout", &self.target()]);
-        let _ = launchctl::run(&["enable", &self.target()]);
-        let p = path.display().to_string();
-        launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
-        launchctl_step(&["kickstart", "-k", &self.target()])?;
-        progress.push(format!("Started LaunchAgent: {}", self.label));
-        Ok(())
-    }
-    fn stop(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
-        launchctl_step(&["bootout", &self.target()])?;
-        progress.push(format!("Stopped LaunchAgent: {}", self.label));
-        Ok(())
-    }
-    fn restart(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
-        if !self.is_loaded() {
-            let p = self.unit_path().display().to_string();
-            launchctl_step(&["bootstrap", &launchctl::domain(), &p])?;
-        }
-        launchctl_step(&["kickstart", "-k", &self.target()])?;
-        progress.push(format!("Restarted LaunchAgent: {}", self.label));
-        Ok(())
-    }
-    fn remove(&self, progress: &mut Vec<String>) -> Result<(), super::ops::StepError> {
-        let _ = launchctl::run(&["bootout", &self.target()]);
-        let path = self.unit_path();
-        if super::fsutil::remove_if_exists(&path)? {
-            progress.push(format!("Removed LaunchAgent: {}", path.display()));
-        } else {
-            progress.push(format!("LaunchAgent not found at {}", path.display()));
-        }
-        Ok(())
-    }
-    fn environment_warnings(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn start_hints(&self) -> Vec<String> {
-        vec![
-            "openclaw-node install".into(),
-            format!(
-                "launchctl bootstrap gui/$UID {}",
-                self.unit_path().display()
-            ),
-        ]
-    }
-    fn log_hints(&self) -> Vec<String> {
-        vec![format!(
-            "tail -n 200 {} {}",
-            self.log_dir.join("node.log").display(),
-            self.log_dir.join("node.err.log").display()
-        )]
-    }
-}
-
 /// `ProgramArguments` exactly as written (wrapper included).
-fn parse_plist_raw_args(text: &str) -> Vec<String> {
+pub(super) fn parse_plist_raw_args(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_args = false;
     for line in text.lines() {
@@ -414,13 +193,7 @@ fn parse_plist_raw_args(text: &str) -> Vec<String> {
                 .strip_prefix("<string>")
                 .and_then(|v| v.strip_suffix("</string>"))
         {
-            out.push(
-                v.replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&quot;", "\"")
-                    .replace("&apos;", "'")
-                    .replace("&amp;", "&"),
-            );
+            out.push(xml_unescape(v));
         }
     }
     out
@@ -508,14 +281,5 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "ok\n");
-    }
-
-    #[test]
-    fn parses_launchctl_print() {
-        let text = "gui/501/ai.openclaw.node = {\n\tstate = running\n\tpid = 4242\n\tlast exit code = 78: EX_CONFIG\n}\n";
-        assert_eq!(
-            launchctl::parse_print(text),
-            (Some("running".into()), Some(4242), Some(78))
-        );
     }
 }
