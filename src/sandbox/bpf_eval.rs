@@ -3,6 +3,10 @@
 //! x32 numbers on a kernel without x32) — the filter's verdict is checked directly, not only via
 //! the kernel. Supports exactly the instructions seccompiler and our x32 guard emit; anything else
 //! yields `None` from [`try_eval`] so a test fails loudly.
+#![expect(
+    clippy::cast_possible_truncation,
+    reason = "32-bit BPF loads read one half of a 64-bit seccomp_data field"
+)]
 
 use seccompiler::sock_filter;
 

@@ -83,6 +83,11 @@ fn check(rc: libc::c_long) -> io::Result<()> {
     if rc < 0 { Err(os_err(errno())) } else { Ok(()) }
 }
 
+/// A file descriptor a raw syscall returned as a `long` (never above `c_int`; EBADF if it were).
+fn fd_of(rc: libc::c_long) -> io::Result<libc::c_int> {
+    libc::c_int::try_from(rc).map_err(|_| os_err(libc::EBADF))
+}
+
 /// Install the hook on `cmd`. The command must be spawned from the thread that should count as
 /// the browser's parent for `PR_SET_PDEATHSIG` (any thread of the node's runtime that lives as
 /// long as the node).
@@ -202,11 +207,11 @@ unsafe fn confine(child: &BrowserChild) -> io::Result<()> {
             )
         })?;
         // SAFETY: `proc_fd` is a detached tree from open_tree(OPEN_TREE_CLONE); static path.
-        check(unsafe { attach(proc_fd as libc::c_int, c"/proc".as_ptr(), 0) })?;
+        check(unsafe { attach(fd_of(proc_fd)?, c"/proc".as_ptr(), 0) })?;
         // SAFETY: `home_fd` is a detached tree from open_tree(OPEN_TREE_CLONE); static path.
         check(unsafe {
             attach(
-                home_fd as libc::c_int,
+                fd_of(home_fd)?,
                 c"/var/tmp".as_ptr(),
                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             )

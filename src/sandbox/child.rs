@@ -200,8 +200,13 @@ impl ChildSetup {
         // 8. seccomp, last (it could otherwise deny the calls above).
         if let Some(set) = &self.seccomp {
             for prog in set.programs() {
+                // The kernel takes at most BPF_MAXINSNS (4096) instructions: a longer program is
+                // refused by seccomp(2) itself, a length above u16 is refused here.
+                let Ok(len) = libc::c_ushort::try_from(prog.len()) else {
+                    return Err(io::Error::from_raw_os_error(libc::E2BIG));
+                };
                 let fprog = libc::sock_fprog {
-                    len: prog.len() as libc::c_ushort,
+                    len,
                     filter: prog.as_ptr() as *mut libc::sock_filter,
                 };
                 // SAFETY: seccomp(2) copies the program (which lives in the parent-built,

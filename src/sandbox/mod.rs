@@ -24,7 +24,16 @@
 //!   mount namespace, its own uid, death with the node),
 //! - `try_syscall`: the escape suite's attack probes (behind the `openclaw-node-try-syscall`
 //!   test helper binary; `test-helpers` feature only).
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "the one module with raw syscalls; every block carries a `// SAFETY:` comment"
+)]
+// Raw syscall words cross integer types here: every narrowing or sign change is checked.
+#![deny(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 #[cfg(any(test, feature = "test-helpers"))]
 pub mod bpf_eval;

@@ -294,8 +294,10 @@ pub fn chain(parts: &[&[sock_filter]]) -> Vec<sock_filter> {
                     code: BPF_JA,
                     jt: 0,
                     jf: 0,
-                    // Jump past the rest of this part: lands on the next part's first insn.
-                    k: (len - j - 1) as u32,
+                    // Jump past the rest of this part: lands on the next part's first insn. (A
+                    // part is at most 4096 instructions; an impossible longer one gets a jump
+                    // out of the program, which the kernel's verifier refuses: fail closed.)
+                    k: u32::try_from(len - j - 1).unwrap_or(u32::MAX),
                 });
             } else {
                 out.push(ins.clone());
@@ -427,8 +429,11 @@ pub fn install_on_current_thread(set: &CompiledSet) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     for prog in set.programs() {
+        let Ok(len) = libc::c_ushort::try_from(prog.len()) else {
+            return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
+        };
         let fprog = libc::sock_fprog {
-            len: prog.len() as libc::c_ushort,
+            len,
             filter: prog.as_ptr() as *mut libc::sock_filter,
         };
         // SAFETY: seccomp(2) copies the program `fprog` describes; `prog` is borrowed from
@@ -548,7 +553,7 @@ mod tests {
     const EPERM_RET: u32 = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
 
     fn data(nr: i64, args: [u64; 6]) -> SeccompData {
-        SeccompData::native(nr as u32, args)
+        SeccompData::native(u32::try_from(nr).unwrap(), args)
     }
 
     #[test]
@@ -665,7 +670,7 @@ mod tests {
             libc::CLONE_NEWUTS,
             libc::CLONE_NEWCGROUP,
         ] {
-            let args = [fork_flags | flag as u64, 0, 0, 0, 0, 0];
+            let args = [fork_flags | u64::try_from(flag).unwrap(), 0, 0, 0, 0, 0];
             assert_eq!(eval(&set.eperm, &data(libc::SYS_clone, args)), EPERM_RET);
         }
         assert_eq!(

@@ -278,7 +278,8 @@ pub fn spawn(
         flags: CLONE_PIDFD | CLONE_INTO_CGROUP,
         pidfd: std::ptr::addr_of_mut!(pidfd) as u64,
         exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup_dir_fd as u64,
+        cgroup: u64::try_from(cgroup_dir_fd)
+            .map_err(|_| fail(io::Error::from_raw_os_error(libc::EBADF)))?,
         ..CloneArgs::default()
     };
     // SAFETY: clone3 without CLONE_VM (and with stack 0) duplicates the calling thread like
@@ -315,7 +316,8 @@ pub fn spawn(
             _ => SpawnError::Unsupported(e),
         });
     }
-    let pid = rc as i32;
+    // clone3 returns a pid, which always fits a pid_t.
+    let pid = libc::pid_t::try_from(rc).map_err(|_| SpawnError::Unsupported(libc::EOVERFLOW))?;
     // SAFETY: CLONE_PIDFD succeeded, so the kernel stored a new pidfd we now own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     drop((devnull, out_w, err_w, report_w));

@@ -12,6 +12,12 @@
 //!   `signal:<n>` (the child was killed, e.g. SIGSYS by a kill/trap action) or `exit:<code>`.
 //!   `<nr>` may be `i386:<n>` (x86_64 only): the call is made through `int 0x80`, the 32-bit ABI.
 //! - `seccomp-exec <none|net|nonet> <program> [args…]` installs the filter set and execs.
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "the attack probes pass raw syscall words through unchanged on purpose"
+)]
 
 use super::spawn::CloneArgs;
 use std::io::Write;

@@ -281,7 +281,7 @@ impl ChildView {
         if code & VIEW_ERROR == 0 {
             return None;
         }
-        let op = ((code & !VIEW_ERROR) >> 12) as usize;
+        let op = usize::try_from((code & !VIEW_ERROR) >> 12).unwrap_or(usize::MAX);
         let err = std::io::Error::from_raw_os_error(code & 0xfff);
         let step = match op {
             0 => "creating the private namespaces".to_string(),
@@ -308,7 +308,10 @@ impl ChildView {
     /// Only in a freshly forked/cloned single-threaded child before `execve`: it changes the
     /// process' namespaces irreversibly. Performs raw syscalls only and never allocates.
     pub unsafe fn apply(&self) -> Result<(), i32> {
-        let fail = |op: usize| VIEW_ERROR | ((op as i32) << 12) | (errno() & 0xfff);
+        // Ops are numbered from 0 to a few hundred; an out-of-range number reads as "step ?".
+        let fail = |op: usize| {
+            VIEW_ERROR | (i32::try_from(op).unwrap_or(0x3_ffff) << 12) | (errno() & 0xfff)
+        };
         // A private IPC namespace too: SysV shared memory, semaphores and message queues of one
         // run are neither visible to the next nor left behind by the tree kill.
         let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
@@ -377,10 +380,13 @@ impl ChildView {
                                 | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
                         )
                     };
+                    let Ok(fd) = libc::c_int::try_from(fd) else {
+                        return Err(fail(op_code));
+                    };
                     if fd < 0 || next_slot >= fds.len() {
                         return Err(fail(op_code));
                     }
-                    fds[next_slot] = fd as libc::c_int;
+                    fds[next_slot] = fd;
                     next_slot += 1;
                 }
                 Op::Attach { slot, path, attrs } => {
@@ -441,10 +447,12 @@ impl ChildView {
                             OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
                         )
                     };
+                    let Ok(fd) = libc::c_int::try_from(fd) else {
+                        return Err(fail(op_code));
+                    };
                     if fd < 0 {
                         return Err(fail(op_code));
                     }
-                    let fd = fd as libc::c_int;
                     // SAFETY: attach the /dev/null clone over the NUL-terminated path.
                     let rc = unsafe {
                         attach(
@@ -567,7 +575,7 @@ unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> Result<(), ()> {
     let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
     // SAFETY: close(2) of our own fd.
     unsafe { libc::close(fd) };
-    if n == data.len() as isize {
+    if usize::try_from(n).is_ok_and(|n| n == data.len()) {
         Ok(())
     } else {
         Err(())
