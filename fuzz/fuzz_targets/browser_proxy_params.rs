@@ -17,6 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use openclaw_node::browser::builtin::{Route, match_route, validate_act};
 use openclaw_node::browser::route::Settings;
 use openclaw_node::browser::{MAX_TIMEOUT_MS, check_route, decode_params, resolve_call};
+use openclaw_node::browser::BrowserError;
 use openclaw_node::commands::InvokeError;
 use serde_json::json;
 
@@ -34,7 +35,8 @@ fn settings() -> &'static [Settings] {
     })
 }
 
-fn check_err(e: &InvokeError) {
+fn check_err(e: &BrowserError) {
+    let e = &InvokeError::from(e.clone());
     assert_eq!(e.code, "INVALID_REQUEST");
     assert!(
         e.message.starts_with("Error: ") && e.message.len() > 7,

@@ -35,7 +35,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::gateway::invoke::InvokeError;
 use route::{RouteRequest, RouteResponse, Settings};
 
 /// Default whole-request budget (`timeoutMs` absent).
@@ -80,9 +79,20 @@ pub struct BrowserProxy {
     backend: tokio::sync::Mutex<Option<Arc<Backend>>>,
 }
 
-/// `Error: <msg>` as node error `INVALID_REQUEST` (the official host's only code).
-fn fail(msg: impl AsRef<str>) -> InvokeError {
-    InvokeError::invalid(format!("Error: {}", msg.as_ref()))
+/// A refused or failed `browser.proxy` request: the message the gateway relays to the agent
+/// (`Error: …`, as the official host words it). The command adapter maps it to the wire's error
+/// shape; the official host answers every such failure with `INVALID_REQUEST`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BrowserError {
+    pub message: String,
+}
+
+/// `Error: <msg>`.
+fn fail(msg: impl AsRef<str>) -> BrowserError {
+    BrowserError {
+        message: format!("Error: {}", msg.as_ref()),
+    }
 }
 
 /// Paths that mutate persistent profiles (refused regardless of `allowProfiles`).
@@ -159,7 +169,7 @@ pub struct ProxyCall {
 }
 
 /// Step 1: the params object, no upload envelope, a non-blank `path` (returned trimmed).
-pub fn decode_params(params: &Value) -> Result<(&Map<String, Value>, String), InvokeError> {
+pub fn decode_params(params: &Value) -> Result<(&Map<String, Value>, String), BrowserError> {
     let Some(obj) = params.as_object() else {
         return Err(fail("INVALID_REQUEST: paramsJSON must be a JSON object"));
     };
@@ -179,7 +189,7 @@ pub fn check_route(
     obj: &Map<String, Value>,
     raw_path: &str,
     settings: &Settings,
-) -> Result<(String, String), InvokeError> {
+) -> Result<(String, String), BrowserError> {
     if !settings.proxy_enabled {
         return Err(fail("UNAVAILABLE: node browser proxy disabled"));
     }
@@ -215,7 +225,7 @@ pub fn resolve_call(
     method: String,
     path: String,
     settings: Settings,
-) -> Result<ProxyCall, InvokeError> {
+) -> Result<ProxyCall, BrowserError> {
     // 4. Query, body, profile.
     let mut query: BTreeMap<String, String> = BTreeMap::new();
     if let Some(q) = obj.get("query").and_then(Value::as_object) {
@@ -328,7 +338,7 @@ impl BrowserProxy {
         })
     }
 
-    async fn backend(&self) -> Result<Arc<Backend>, InvokeError> {
+    async fn backend(&self) -> Result<Arc<Backend>, BrowserError> {
         let mut slot = self.backend.lock().await;
         if let Some(b) = slot.as_ref() {
             return Ok(b.clone());
@@ -381,7 +391,7 @@ impl BrowserProxy {
     /// `timeoutMs` (timeout → diagnostic message with a status probe); route errors
     /// (`browser-v1` envelope or `<status>: <error>`); `/profiles` filtering; file collection
     /// and the 24 MiB encoded payload limit.
-    pub async fn handle(&self, params: Value) -> Result<Value, InvokeError> {
+    pub async fn handle(&self, params: Value) -> Result<Value, BrowserError> {
         // 1. Params, upload, path.
         let (obj, raw_path) = decode_params(&params)?;
         // 2. Disabled by config (re-read per call).

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{InvokeError, decode_params};
-use crate::browser::BrowserProxy;
+use crate::browser::{BrowserError, BrowserProxy};
 
 /// A decoded `browser.proxy` invoke (the backend validates method, path and body).
 #[derive(Debug)]
@@ -22,8 +22,15 @@ impl BrowserProxyCall {
 
     pub async fn apply(self, browser: Option<&BrowserProxy>) -> Result<Value, InvokeError> {
         match browser {
-            Some(b) => b.handle(self.params).await,
+            Some(b) => b.handle(self.params).await.map_err(InvokeError::from),
             None => Err(InvokeError::unavailable("command not supported")),
         }
+    }
+}
+
+/// Every `browser.proxy` failure is `INVALID_REQUEST` on the wire, as the official host sends it.
+impl From<BrowserError> for InvokeError {
+    fn from(e: BrowserError) -> Self {
+        InvokeError::invalid(e.message)
     }
 }

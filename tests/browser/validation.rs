@@ -156,6 +156,7 @@ async fn disabled_by_config_is_reread_on_every_call() {
         .handle(json!({"method": "GET", "path": "/"}))
         .await
         .unwrap_err();
+    let e = openclaw_node::commands::InvokeError::from(e);
     assert_eq!(e.code, "INVALID_REQUEST");
     assert_eq!(e.message, "Error: UNAVAILABLE: node browser proxy disabled");
     // A missing path is still reported first.

@@ -205,6 +205,7 @@ pub async fn err(proxy: &BrowserProxy, params: Value) -> String {
     match proxy.handle(params.clone()).await {
         Ok(v) => panic!("browser.proxy {params} unexpectedly succeeded: {v}"),
         Err(e) => {
+            let e = openclaw_node::commands::InvokeError::from(e);
             assert_eq!(e.code, "INVALID_REQUEST", "{e:?}");
             e.message
         }
