@@ -4,23 +4,26 @@
 use serde_json::Value;
 
 use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_params};
+use crate::policy::{ApprovalsGet, ApprovalsSet};
 
 /// A decoded `system.execApprovals.get` or `.set` invoke.
 #[derive(Debug)]
 pub enum ExecApprovals {
     /// Params are optional (`{includeResolvedDefaults?}`).
-    Get(Value),
+    Get(ApprovalsGet),
     /// `{file, baseHash?}`, required.
-    Set(Value),
+    Set(ApprovalsSet),
 }
 
 impl ExecApprovals {
     pub fn parse_get(params_json: Option<&str>) -> Result<Self, InvokeError> {
-        Ok(Self::Get(decode_params(params_json, false)?))
+        let params = decode_params(params_json, false)?;
+        Ok(Self::Get(ApprovalsGet::decode(&params)?))
     }
 
     pub fn parse_set(params_json: Option<&str>) -> Result<Self, InvokeError> {
-        Ok(Self::Set(decode_params(params_json, true)?))
+        let params = decode_params(params_json, true)?;
+        Ok(Self::Set(ApprovalsSet::decode(&params)?))
     }
 
     pub async fn apply<P: PolicyBackend, L: LaunchBackend>(
@@ -28,8 +31,8 @@ impl ExecApprovals {
         node: &NodeCommands<P, L>,
     ) -> Result<Value, InvokeError> {
         match self {
-            Self::Get(p) => node.blocking(move |pol| pol.approvals_get(&p)).await,
-            Self::Set(p) => node.blocking(move |pol| pol.approvals_set(&p)).await,
+            Self::Get(q) => node.blocking(move |pol| pol.approvals(&q)).await,
+            Self::Set(s) => node.blocking(move |pol| pol.set_approvals(&s)).await,
         }
     }
 }

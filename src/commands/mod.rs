@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use crate::browser::BrowserProxy;
 use crate::gateway::frames::InvokeRequest;
 use crate::gateway::invoke::{InvokeContext, InvokeHandler};
-use crate::policy::{PolicyEngine, PolicyError, RunDecision};
+use crate::policy::plan::RunRequest;
+use crate::policy::{ApprovalsGet, ApprovalsSet, PolicyEngine, PolicyError, RunDecision};
 use crate::sandbox::{LaunchRequest, Launcher, RunOutcome, SandboxError};
 
 pub mod browser_proxy;
@@ -54,27 +55,32 @@ pub const MAX_PARAMS_BYTES: usize = 4 * 1024 * 1024;
 /// PATH used when the node has none.
 pub use crate::util::DEFAULT_PATH;
 
-/// The policy side of the adapters (implemented by [`PolicyEngine`]; injectable for tests).
-/// Calls are synchronous and may do file IO: the adapters run them on blocking threads.
+/// The policy side of the adapters (implemented by [`PolicyEngine`]; injectable for tests). It
+/// takes requests the commands decoded at the boundary, never wire JSON. Calls are synchronous
+/// and may do file IO: the adapters run them on blocking threads.
 pub trait PolicyBackend: Send + Sync + 'static {
-    fn evaluate_run(&self, params: &Value) -> RunDecision;
-    fn prepare(&self, params: &Value) -> Result<Value, PolicyError>;
-    fn approvals_get(&self, params: &Value) -> Result<Value, PolicyError>;
-    fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError>;
+    /// `system.run`: the typed verdict (allowed plan, denial with its reason, or invalid).
+    fn evaluate(&self, req: &RunRequest) -> RunDecision;
+    /// `system.run.prepare`: the approval plan.
+    fn prepare_run(&self, req: &RunRequest) -> Result<Value, PolicyError>;
+    /// `system.execApprovals.get`: the redacted snapshot.
+    fn approvals(&self, q: &ApprovalsGet) -> Result<Value, PolicyError>;
+    /// `system.execApprovals.set`: replace the file (compare-and-set on `baseHash`).
+    fn set_approvals(&self, s: &ApprovalsSet) -> Result<Value, PolicyError>;
 }
 
 impl PolicyBackend for PolicyEngine {
-    fn evaluate_run(&self, params: &Value) -> RunDecision {
-        PolicyEngine::evaluate_run(self, params)
+    fn evaluate(&self, req: &RunRequest) -> RunDecision {
+        PolicyEngine::evaluate(self, req)
     }
-    fn prepare(&self, params: &Value) -> Result<Value, PolicyError> {
-        PolicyEngine::prepare(self, params)
+    fn prepare_run(&self, req: &RunRequest) -> Result<Value, PolicyError> {
+        PolicyEngine::prepare_run(self, req)
     }
-    fn approvals_get(&self, params: &Value) -> Result<Value, PolicyError> {
-        PolicyEngine::approvals_get(self, params)
+    fn approvals(&self, q: &ApprovalsGet) -> Result<Value, PolicyError> {
+        PolicyEngine::approvals(self, q)
     }
-    fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError> {
-        PolicyEngine::approvals_set(self, params)
+    fn set_approvals(&self, s: &ApprovalsSet) -> Result<Value, PolicyError> {
+        PolicyEngine::set_approvals(self, s)
     }
 }
 

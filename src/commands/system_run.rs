@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_params};
 use crate::gateway::invoke::InvokeContext;
+use crate::policy::plan::{self, RunRequest};
 use crate::policy::{ExecPlan, RunDecision, RunIdentity};
 use crate::sandbox::{LaunchRequest, RunOutcome};
 
@@ -21,18 +22,19 @@ pub const EVENT_OUTPUT_CHARS: usize = 20_000;
 /// How many `runId`s are remembered for the once-per-run guarantee.
 const RUN_ID_MEMORY: usize = 4096;
 
-/// A decoded `system.run` invoke (the engine decodes the fields of its `RunRequest` from it).
+/// A decoded `system.run` invoke.
 #[derive(Debug)]
 pub struct SystemRun {
-    params: Value,
+    req: RunRequest,
 }
 
 impl SystemRun {
-    /// `paramsJSON` is required.
+    /// `paramsJSON` is required; a field of the wrong type or shape is `INVALID_REQUEST` here,
+    /// before the engine or the launcher see anything.
     pub fn parse(params_json: Option<&str>) -> Result<Self, InvokeError> {
-        Ok(Self {
-            params: decode_params(params_json, true)?,
-        })
+        let params = decode_params(params_json, true)?;
+        let req = plan::decode(&params).map_err(InvokeError::invalid)?;
+        Ok(Self { req })
     }
 
     /// Decide, run, emit the events; the result is the `payloadJSON` text with the official
@@ -42,7 +44,7 @@ impl SystemRun {
         node: &NodeCommands<P, L>,
         ctx: &InvokeContext,
     ) -> Result<String, InvokeError> {
-        node.system_run(self.params, ctx).await
+        node.system_run(self.req, ctx).await
     }
 }
 
@@ -78,10 +80,14 @@ impl<P: PolicyBackend, L: LaunchBackend> NodeCommands<P, L> {
             .unwrap_or(false)
     }
 
-    async fn system_run(&self, params: Value, ctx: &InvokeContext) -> Result<String, InvokeError> {
+    async fn system_run(
+        &self,
+        req: RunRequest,
+        ctx: &InvokeContext,
+    ) -> Result<String, InvokeError> {
         let policy = self.policy.clone();
         let t0 = std::time::Instant::now();
-        let decision = tokio::task::spawn_blocking(move || policy.evaluate_run(&params))
+        let decision = tokio::task::spawn_blocking(move || policy.evaluate(&req))
             .await
             .map_err(|e| InvokeError::unavailable(format!("policy engine failed: {e}")))?;
         tracing::debug!(

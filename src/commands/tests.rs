@@ -16,28 +16,30 @@ fn ident(run_id: &str) -> RunIdentity {
     }
 }
 
-struct FakePolicy(RunDecision);
-impl PolicyBackend for FakePolicy {
-    fn evaluate_run(&self, _: &Value) -> RunDecision {
+/// Answers every run with one canned decision.
+struct CannedPolicy(RunDecision);
+impl PolicyBackend for CannedPolicy {
+    fn evaluate(&self, _: &RunRequest) -> RunDecision {
         self.0.clone()
     }
-    fn prepare(&self, p: &Value) -> Result<Value, PolicyError> {
-        Ok(json!({"plan": {"argv": p["command"]}}))
+    fn prepare_run(&self, r: &RunRequest) -> Result<Value, PolicyError> {
+        Ok(json!({"plan": {"argv": r.argv}}))
     }
-    fn approvals_get(&self, _: &Value) -> Result<Value, PolicyError> {
+    fn approvals(&self, _: &ApprovalsGet) -> Result<Value, PolicyError> {
         Err(PolicyError {
             kind: crate::policy::ErrorKind::Timeout,
             message: "timed out".into(),
             details: None,
         })
     }
-    fn approvals_set(&self, _: &Value) -> Result<Value, PolicyError> {
+    fn set_approvals(&self, _: &ApprovalsSet) -> Result<Value, PolicyError> {
         Ok(json!({}))
     }
 }
 
-struct FakeLauncher(Result<RunOutcome, String>);
-impl LaunchBackend for FakeLauncher {
+/// Answers every launch with one canned outcome (or sandbox error).
+struct CannedLauncher(Result<RunOutcome, String>);
+impl LaunchBackend for CannedLauncher {
     async fn launch(
         &self,
         _req: LaunchRequest,
@@ -71,10 +73,13 @@ fn allowed(run_id: &str) -> RunDecision {
     }
 }
 
-fn cmds(d: RunDecision, l: Result<RunOutcome, String>) -> NodeCommands<FakePolicy, FakeLauncher> {
+fn cmds(
+    d: RunDecision,
+    l: Result<RunOutcome, String>,
+) -> NodeCommands<CannedPolicy, CannedLauncher> {
     NodeCommands::new(
-        Arc::new(FakePolicy(d)),
-        Arc::new(FakeLauncher(l)),
+        Arc::new(CannedPolicy(d)),
+        Arc::new(CannedLauncher(l)),
         None,
         "/usr/bin:/bin".into(),
     )

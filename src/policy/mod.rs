@@ -469,26 +469,28 @@ impl PolicyEngine {
         )
     }
 
-    /// `system.run.prepare`: returns `{plan: {...}}`.
+    /// `system.run.prepare` params (wire JSON) → [`Self::prepare_run`].
     pub fn prepare(&self, params: &Value) -> Result<Value, PolicyError> {
         let req = plan::decode(params).map_err(PolicyError::invalid)?;
+        self.prepare_run(&req)
+    }
+
+    /// `system.run.prepare` for a decoded request: returns `{plan: {...}}`.
+    pub fn prepare_run(&self, req: &plan::RunRequest) -> Result<Value, PolicyError> {
         let agent = req.agent_id.as_deref().unwrap_or(resolve::DEFAULT_AGENT_ID);
         let cfg = self.exec_config(agent);
-        decide::prepare(&req, &cfg.requested, &self.node_path_env, self.fs.as_ref())
+        decide::prepare(req, &cfg.requested, &self.node_path_env, self.fs.as_ref())
             .map_err(PolicyError::invalid)
     }
 
-    /// `system.execApprovals.get`: returns `{path, exists, hash, file}` (token redacted).
+    /// `system.execApprovals.get` params (wire JSON) → [`Self::approvals`].
     pub fn approvals_get(&self, params: &Value) -> Result<Value, PolicyError> {
-        let include = match params.get("includeResolvedDefaults") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(PolicyError::invalid(
-                    "includeResolvedDefaults must be a boolean",
-                ));
-            }
-        };
+        self.approvals(&ApprovalsGet::decode(params)?)
+    }
+
+    /// `system.execApprovals.get`: returns `{path, exists, hash, file}` (token redacted).
+    pub fn approvals(&self, q: &ApprovalsGet) -> Result<Value, PolicyError> {
+        let include = q.include_resolved_defaults;
         let snap = self.store.ensure()?;
         let mut out = snap.to_rpc_value();
         if include && let Value::Object(o) = &mut out {
@@ -507,9 +509,58 @@ impl PolicyEngine {
     /// `socket.token` is ignored (the node keeps its own token); `baseHash` is checked under the
     /// lock.
     pub fn approvals_set(&self, params: &Value) -> Result<Value, PolicyError> {
-        let (file, base) = decode_approvals_set(params)?;
-        let snap = self.store.set_remote(file, base)?;
+        self.set_approvals(&ApprovalsSet::decode(params)?)
+    }
+
+    /// `system.execApprovals.set` for decoded params.
+    pub fn set_approvals(&self, s: &ApprovalsSet) -> Result<Value, PolicyError> {
+        let snap = self.store.set_remote(&s.file, s.base_hash.as_deref())?;
         Ok(snap.to_rpc_value())
+    }
+}
+
+/// Decoded `system.execApprovals.get` params.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApprovalsGet {
+    /// Add `resolvedDefaults` (the effective defaults for the default agent) to the snapshot.
+    pub include_resolved_defaults: bool,
+}
+
+impl ApprovalsGet {
+    /// `{includeResolvedDefaults?: boolean}` (null or absent: false).
+    pub fn decode(params: &Value) -> Result<Self, PolicyError> {
+        let include_resolved_defaults = match params.get("includeResolvedDefaults") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(PolicyError::invalid(
+                    "includeResolvedDefaults must be a boolean",
+                ));
+            }
+        };
+        Ok(Self {
+            include_resolved_defaults,
+        })
+    }
+}
+
+/// Decoded `system.execApprovals.set` params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalsSet {
+    /// The new approvals file (an object; validated and normalised by the store).
+    pub file: Value,
+    /// The hash the editor read (`baseHash`): the set applies only if the file still has it.
+    pub base_hash: Option<String>,
+}
+
+impl ApprovalsSet {
+    /// `{file: object, baseHash?: string}`.
+    pub fn decode(params: &Value) -> Result<Self, PolicyError> {
+        let (file, base) = decode_approvals_set(params)?;
+        Ok(Self {
+            file: file.clone(),
+            base_hash: base.map(str::to_string),
+        })
     }
 }
 

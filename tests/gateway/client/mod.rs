@@ -18,7 +18,10 @@ use openclaw_node::gateway::{
     ClientConfig, ClientError, DeviceAuthStore, DeviceIdentity, GatewayClient, RunState,
     StatusWriter,
 };
-use openclaw_node::policy::{ExecPlan, PolicyError, RunDecision, RunIdentity};
+use openclaw_node::policy::plan::RunRequest;
+use openclaw_node::policy::{
+    ApprovalsGet, ApprovalsSet, ExecPlan, PolicyError, RunDecision, RunIdentity,
+};
 use openclaw_node::sandbox::{LaunchRequest, RunOutcome, SandboxError};
 
 use crate::support::gateway::*;
@@ -28,15 +31,8 @@ use crate::support::gateway::*;
 
 struct ScriptedPolicy;
 impl PolicyBackend for ScriptedPolicy {
-    fn evaluate_run(&self, p: &Value) -> RunDecision {
-        let argv: Vec<String> = p["command"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+    fn evaluate(&self, req: &RunRequest) -> RunDecision {
+        let argv = req.argv.clone();
         if argv.is_empty() {
             return RunDecision::Invalid {
                 message: "command required".into(),
@@ -45,7 +41,7 @@ impl PolicyBackend for ScriptedPolicy {
         }
         let run = RunIdentity {
             session_key: "node".into(),
-            run_id: p["runId"].as_str().unwrap_or("r").to_string(),
+            run_id: req.run_id.clone().unwrap_or_else(|| "r".into()),
             command_text: argv.join(" "),
             suppress_notify_on_exit: None,
             wake_on_exit: None,
@@ -68,13 +64,13 @@ impl PolicyBackend for ScriptedPolicy {
             run,
         }
     }
-    fn prepare(&self, _: &Value) -> Result<Value, PolicyError> {
+    fn prepare_run(&self, _: &RunRequest) -> Result<Value, PolicyError> {
         Ok(json!({"plan":{}}))
     }
-    fn approvals_get(&self, _: &Value) -> Result<Value, PolicyError> {
+    fn approvals(&self, _: &ApprovalsGet) -> Result<Value, PolicyError> {
         Ok(json!({"path":"x","exists":false,"hash":"0","file":{"version":1}}))
     }
-    fn approvals_set(&self, _: &Value) -> Result<Value, PolicyError> {
+    fn set_approvals(&self, _: &ApprovalsSet) -> Result<Value, PolicyError> {
         Err(PolicyError {
             kind: openclaw_node::policy::ErrorKind::InvalidRequest,
             message: "exec approvals changed; reload and retry".into(),
