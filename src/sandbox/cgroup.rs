@@ -165,59 +165,56 @@ pub fn detect() -> CgroupSupport {
         _ => s.notes.push("no cgroup v2 hierarchy mounted".into()),
     }
 
-    // cgroup v1 pids (only needed when v2 has no pids controller for us).
+    // cgroup v1 pids and memory, each only where v2 has no such controller for us.
     if !s.v2_pids {
-        let m = mounts
-            .iter()
-            .find(|m| m.fs_type == "cgroup" && m.super_opts.split(',').any(|o| o == "pids"));
-        let p = own.iter().find(|(c, _)| c.split(',').any(|c| c == "pids"));
-        match (m, p) {
-            (Some(m), Some((_, path))) => {
-                let base = join(&m.mount_point, path);
-                match fs::create_dir_all(&base) {
-                    Ok(()) => {
-                        cleanup_stale(&base);
-                        s.v1_pids_base = Some(base);
-                    }
-                    Err(e) => s.notes.push(format!(
-                        "cgroup v1 pids at {} is not writable ({e})",
-                        m.mount_point.display()
-                    )),
-                }
-            }
-            _ => s
+        match v1_base(&mounts, &own, "pids") {
+            Ok(base) => s.v1_pids_base = Some(base),
+            Err(Some(note)) => s.notes.push(note),
+            Err(None) => s
                 .notes
                 .push("no pids controller available (v2 or v1)".into()),
         }
     }
-    // cgroup v1 memory (only where v2 has no memory controller for us).
     if !s.v2_memory {
-        let m = mounts
-            .iter()
-            .find(|m| m.fs_type == "cgroup" && m.super_opts.split(',').any(|o| o == "memory"));
-        let p = own
-            .iter()
-            .find(|(c, _)| c.split(',').any(|c| c == "memory"));
-        match (m, p) {
-            (Some(m), Some((_, path))) => {
-                let base = join(&m.mount_point, path);
-                match fs::create_dir_all(&base) {
-                    Ok(()) => {
-                        cleanup_stale(&base);
-                        s.v1_memory_base = Some(base);
-                    }
-                    Err(e) => s.notes.push(format!(
-                        "cgroup v1 memory at {} is not writable ({e}): runs have no memory bound",
-                        m.mount_point.display()
-                    )),
-                }
-            }
-            _ => s.notes.push(
+        match v1_base(&mounts, &own, "memory") {
+            Ok(base) => s.v1_memory_base = Some(base),
+            Err(Some(note)) => s.notes.push(format!("{note}: runs have no memory bound")),
+            Err(None) => s.notes.push(
                 "no memory controller available (v2 or v1): runs have no memory bound".into(),
             ),
         }
     }
     s
+}
+
+/// Our cgroup v1 directory for `controller` (created if missing, stale runs cleaned up):
+/// `Err(None)` when no such hierarchy is mounted for us, `Err(Some(note))` when it is not
+/// writable.
+fn v1_base(
+    mounts: &[MountInfo],
+    own: &[(String, String)],
+    controller: &str,
+) -> Result<PathBuf, Option<String>> {
+    let m = mounts
+        .iter()
+        .find(|m| m.fs_type == "cgroup" && m.super_opts.split(',').any(|o| o == controller));
+    let p = own
+        .iter()
+        .find(|(c, _)| c.split(',').any(|c| c == controller));
+    let (Some(m), Some((_, path))) = (m, p) else {
+        return Err(None);
+    };
+    let base = join(&m.mount_point, path);
+    match fs::create_dir_all(&base) {
+        Ok(()) => {
+            cleanup_stale(&base);
+            Ok(base)
+        }
+        Err(e) => Err(Some(format!(
+            "cgroup v1 {controller} at {} is not writable ({e})",
+            m.mount_point.display()
+        ))),
+    }
 }
 
 /// Remove `run-<pid>-*` cgroups whose host process is gone (after killing what is left in them).

@@ -490,41 +490,53 @@ pub(super) async fn query_selector(
 
 /// Center of the element in viewport CSS pixels (scrolled into view first). Fails at once when
 /// the node is gone or has no box.
+/// A DOM method on one node (`{backendNodeId}`); any failure reads as "not visible".
+async fn node_call(
+    b: &Browser,
+    tab: &Tab,
+    method: &str,
+    node: i64,
+    label: &str,
+) -> Result<Value, RouteError> {
+    b.cdp
+        .call(
+            method,
+            json!({"backendNodeId": node}),
+            Some(tab.session_id.as_str()),
+            CDP_TIMEOUT,
+        )
+        .await
+        .map_err(|_| not_visible(label))
+}
+
+/// The 8 numbers of a quad at `v[key][index]` (content quad or box-model border), or "not
+/// visible".
+fn quad_of(v: &Value, key: &str, index: Option<&str>, label: &str) -> Result<Vec<f64>, RouteError> {
+    let q = v.get(key);
+    let q = match index {
+        Some(k) => q.and_then(|q| q.get(k)),
+        None => q.and_then(|q| q.get(0)),
+    };
+    let quad: Vec<f64> = q
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    if quad.len() == 8 {
+        Ok(quad)
+    } else {
+        Err(not_visible(label))
+    }
+}
+
 pub(super) async fn element_center(
     b: &Browser,
     tab: &Tab,
     node: i64,
     label: &str,
 ) -> Result<(f64, f64), RouteError> {
-    let sid = Some(tab.session_id.as_str());
-    b.cdp
-        .call(
-            "DOM.scrollIntoViewIfNeeded",
-            json!({"backendNodeId": node}),
-            sid,
-            CDP_TIMEOUT,
-        )
-        .await
-        .map_err(|_| not_visible(label))?;
-    let q = b
-        .cdp
-        .call(
-            "DOM.getContentQuads",
-            json!({"backendNodeId": node}),
-            sid,
-            CDP_TIMEOUT,
-        )
-        .await
-        .map_err(|_| not_visible(label))?;
-    let quad: Vec<f64> = q
-        .get("quads")
-        .and_then(|q| q.get(0))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    if quad.len() != 8 {
-        return Err(not_visible(label));
-    }
+    node_call(b, tab, "DOM.scrollIntoViewIfNeeded", node, label).await?;
+    let q = node_call(b, tab, "DOM.getContentQuads", node, label).await?;
+    let quad = quad_of(&q, "quads", None, label)?;
     let x = (quad[0] + quad[2] + quad[4] + quad[6]) / 4.0;
     let y = (quad[1] + quad[3] + quad[5] + quad[7]) / 4.0;
     Ok((x, y))
@@ -538,25 +550,8 @@ pub(super) async fn element_clip(
 ) -> Result<Value, RouteError> {
     element_center(b, tab, node, label).await?;
     let sid = Some(tab.session_id.as_str());
-    let q = b
-        .cdp
-        .call(
-            "DOM.getBoxModel",
-            json!({"backendNodeId": node}),
-            sid,
-            CDP_TIMEOUT,
-        )
-        .await
-        .map_err(|_| not_visible(label))?;
-    let border: Vec<f64> = q
-        .get("model")
-        .and_then(|m| m.get("border"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    if border.len() != 8 {
-        return Err(not_visible(label));
-    }
+    let q = node_call(b, tab, "DOM.getBoxModel", node, label).await?;
+    let border = quad_of(&q, "model", Some("border"), label)?;
     let m = b
         .cdp
         .call("Page.getLayoutMetrics", json!({}), sid, CDP_TIMEOUT)
