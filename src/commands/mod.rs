@@ -249,6 +249,13 @@ impl<P: PolicyBackend, L: LaunchBackend> InvokeHandler for NodeCommands<P, L> {
     }
 }
 
+/// Decode the `paramsJSON` of `system.run` and `system.run.prepare` (required) into the
+/// engine's [`RunRequest`]; a field of the wrong type or shape is `INVALID_REQUEST`.
+pub fn decode_run_request(params_json: Option<&str>) -> Result<RunRequest, InvokeError> {
+    let params = decode_params(params_json, true)?;
+    crate::policy::plan::decode(&params).map_err(InvokeError::invalid)
+}
+
 /// Decode `paramsJSON`. `required`: absent → `INVALID_REQUEST: paramsJSON required`
 /// (otherwise absent means `{}`).
 pub fn decode_params(params_json: Option<&str>, required: bool) -> Result<Value, InvokeError> {

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_params};
-use crate::policy::plan::{self, RunRequest};
+use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_run_request};
+use crate::policy::plan::RunRequest;
 
 /// A decoded `system.run.prepare` invoke.
 #[derive(Debug)]
@@ -15,9 +15,9 @@ pub struct RunPrepare {
 impl RunPrepare {
     /// `paramsJSON` is required; its fields decode as `system.run`'s do.
     pub fn parse(params_json: Option<&str>) -> Result<Self, InvokeError> {
-        let params = decode_params(params_json, true)?;
-        let req = plan::decode(&params).map_err(InvokeError::invalid)?;
-        Ok(Self { req })
+        Ok(Self {
+            req: decode_run_request(params_json)?,
+        })
     }
 
     pub async fn apply<P: PolicyBackend, L: LaunchBackend>(

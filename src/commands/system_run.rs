@@ -11,9 +11,9 @@ use std::collections::{HashSet, VecDeque};
 
 use serde_json::{Value, json};
 
-use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_params};
+use super::{InvokeError, LaunchBackend, NodeCommands, PolicyBackend, decode_run_request};
 use crate::gateway::invoke::InvokeContext;
-use crate::policy::plan::{self, RunRequest};
+use crate::policy::plan::RunRequest;
 use crate::policy::{ExecPlan, RunDecision, RunIdentity};
 use crate::sandbox::{LaunchRequest, RunOutcome};
 
@@ -32,9 +32,9 @@ impl SystemRun {
     /// `paramsJSON` is required; a field of the wrong type or shape is `INVALID_REQUEST` here,
     /// before the engine or the launcher see anything.
     pub fn parse(params_json: Option<&str>) -> Result<Self, InvokeError> {
-        let params = decode_params(params_json, true)?;
-        let req = plan::decode(&params).map_err(InvokeError::invalid)?;
-        Ok(Self { req })
+        Ok(Self {
+            req: decode_run_request(params_json)?,
+        })
     }
 
     /// Decide, run, emit the events; the result is the `payloadJSON` text with the official
