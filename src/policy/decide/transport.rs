@@ -12,7 +12,6 @@ use crate::policy::exe::{self};
 use crate::policy::fsview::FsView;
 use crate::policy::plan::RunRequest;
 
-/// Maximum nesting depth for inline shell chains (EA §7.3).
 use super::*;
 
 /// Where the shell payload of a request argv is, if any.
