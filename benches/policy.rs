@@ -5,13 +5,13 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use openclaw_node::policy::approvals::{ApprovalsFile, Strictness, normalize_value};
 use openclaw_node::policy::compiled::CompiledPolicy;
 use openclaw_node::policy::decide::{Context, decide};
 use openclaw_node::policy::fsview::VirtualFs;
 use openclaw_node::policy::plan::RunRequest;
 use openclaw_node::policy::resolve::Requested;
 use openclaw_node::policy::safe_bins::SafeBinConfig;
-use openclaw_node::policy::store::{ApprovalsFile, Strictness, normalize_value};
 use openclaw_node::policy::types::{Ask, Security};
 use serde_json::json;
 

@@ -12,9 +12,9 @@ use openclaw_node::browser::snapshot::{RefTable, SnapshotOptions, render_ai, ren
 use openclaw_node::browser::{check_route, decode_params as browser_params, resolve_call};
 use openclaw_node::commands::decode_params;
 use openclaw_node::gateway::frames::{Inbound, InvokeRequest, parse_inbound};
+use openclaw_node::policy::approvals::{normalize_remote, parse_text};
 use openclaw_node::policy::decode_approvals_set;
 use openclaw_node::policy::plan;
-use openclaw_node::policy::store::{normalize_remote, parse_text};
 
 fn inputs(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

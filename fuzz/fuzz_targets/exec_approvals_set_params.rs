@@ -1,6 +1,6 @@
 //! Bytes → `paramsJSON` (`commands::decode_params`) → `system.execApprovals.set` params
 //! (`policy::decode_approvals_set`) → the submitted file's checks and normalisation
-//! (`policy::store::normalize_remote`, what `Store::set_remote` runs before it locks and
+//! (`policy::approvals::normalize_remote`, what `Store::set_remote` runs before it locks and
 //! writes). Pure: nothing touches the disk.
 //!
 //! Invariants: never panics; errors are non-empty; an accepted file, after `ensure_ids` (as the
@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use openclaw_node::commands::decode_params;
 use openclaw_node::policy::compiled::CompiledPolicy;
 use openclaw_node::policy::decode_approvals_set;
-use openclaw_node::policy::store::{normalize_remote, parse_text};
+use openclaw_node::policy::approvals::{normalize_remote, parse_text};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

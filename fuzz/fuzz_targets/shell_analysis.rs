@@ -10,7 +10,7 @@ use openclaw_node::policy::fsview::VirtualFs;
 use openclaw_node::policy::plan::RunRequest;
 use openclaw_node::policy::resolve::Requested;
 use openclaw_node::policy::safe_bins::SafeBinConfig;
-use openclaw_node::policy::store::parse_text;
+use openclaw_node::policy::approvals::parse_text;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(payload) = std::str::from_utf8(data) else {

@@ -20,7 +20,7 @@ use openclaw_node::policy::fsview::VirtualFs;
 use openclaw_node::policy::plan::{MAX_COMMAND_BYTES, RunRequest, decode, decode_plan};
 use openclaw_node::policy::resolve::Requested;
 use openclaw_node::policy::safe_bins::SafeBinConfig;
-use openclaw_node::policy::store::parse_text;
+use openclaw_node::policy::approvals::parse_text;
 use openclaw_node::policy::types::{ApprovalDecision, Ask, Security};
 use serde_json::{Value, json};
 

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::policy::approvals::Store;
 use crate::policy::compiled::CompiledPolicy;
 use crate::policy::decide::{self, Context};
 use crate::policy::fsview::{FsView, RealFs};
 use crate::policy::plan::RunRequest;
 use crate::policy::resolve::Requested;
-use crate::policy::store::Store;
 use crate::policy::types::{Ask, Security};
 use crate::policy::{ExecConfig, explain};
 
@@ -152,7 +152,7 @@ fn explain_cmd(args: ExplainArgs) -> u8 {
     if args.json {
         println!("{}", explain::to_json(&d));
     } else {
-        if let crate::policy::store::FileStatus::Invalid(m) = &compiled.status {
+        if let crate::policy::approvals::FileStatus::Invalid(m) = &compiled.status {
             println!(
                 "approvals file {} is invalid ({m}); failing closed",
                 approvals.display()

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::approvals::{ApprovalsFile, FileStatus};
 use super::matcher::{CompiledAllowlist, EntrySource};
-use super::store::{ApprovalsFile, FileStatus};
 
 /// Per-agent compiled data.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ impl CompiledPolicy {
 
     /// Compile a file that is not on disk (tests, presets, benches).
     pub fn from_file(file: ApprovalsFile, home: Option<&Path>) -> Self {
-        let hash = super::store::hash_bytes(file.to_canonical_string().as_bytes());
+        let hash = super::approvals::hash_bytes(file.to_canonical_string().as_bytes());
         Self::compile(file, hash, FileStatus::Valid, home)
     }
 

@@ -7,7 +7,8 @@
 //! [`ExecPlan`] that the sandbox launcher enforces.
 //!
 //! Layers:
-//! - [`store`]: the file on disk → [`store::Snapshot`] (normalised, hashed).
+//! - [`approvals`]: the approvals file: schema, parsing, and the store on disk →
+//!   [`approvals::Snapshot`] (normalised, hashed).
 //! - [`compiled`]: a snapshot → immutable [`compiled::CompiledPolicy`] (globsets per agent),
 //!   cached by hash in [`PolicyEngine`].
 //! - [`decide`]: the pure function (compiled policy, request, [`fsview::FsView`], context) →
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod approvals;
 pub mod compiled;
 pub mod decide;
 pub mod env;
@@ -35,7 +37,6 @@ pub mod persist;
 pub mod plan;
 pub mod resolve;
 pub mod safe_bins;
-pub mod store;
 pub mod types;
 
 use std::path::{Path, PathBuf};
@@ -43,12 +44,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Value, json};
 
+use approvals::{ApprovalsFile, FileStatus, Store};
 use compiled::CompiledPolicy;
 use decide::{Context, Decision, Outcome, SkillTrust};
 use fsview::{FsView, RealFs};
 use resolve::Requested;
 use safe_bins::SafeBinConfig;
-use store::{ApprovalsFile, FileStatus, Store};
 use types::{Ask, Security};
 pub use types::{DenyReason, ErrorKind};
 
@@ -77,8 +78,8 @@ impl PolicyError {
     }
 }
 
-impl From<store::StoreError> for PolicyError {
-    fn from(e: store::StoreError) -> Self {
+impl From<approvals::StoreError> for PolicyError {
+    fn from(e: approvals::StoreError) -> Self {
         Self::new(e.kind(), e.to_string())
     }
 }

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
+use super::approvals::{AllowlistEntry, Store, StoreError};
 use super::decide::Decision;
-use super::store::{AllowlistEntry, Store, StoreError};
 use crate::util::now_ms;
 
 /// Persist the decision's allow-always grants (fatal on failure: the caller denies the run)

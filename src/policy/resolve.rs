@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::store::{ApprovalsFile, PolicyFields};
+use super::approvals::{ApprovalsFile, PolicyFields};
 use super::types::{Ask, Security};
 
 /// The agent id used when a request names none.

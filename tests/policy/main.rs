@@ -6,7 +6,7 @@
 //! | [`cases`] | EA §19 behaviour cases, one named test per spec case (through [`policy_case!`]) |
 //! | [`advisories`] | EA §18 advisories and hardening changes, one named test each |
 //! | [`soundness`] | "what runs is exactly what was analysed": hostile params and shell payloads |
-//! | [`store`] | the approvals store: remote editing (§19 136–144), atomic 0600 writes, limits |
+//! | [`approvals`] | the approvals store: remote editing (§19 136–144), atomic 0600 writes, limits |
 //! | [`defaults`] | a fresh node's defaults end to end through `PolicyEngine` |
 //! | [`presets`] | every preset in `policies/presets/` loads and decides as documented |
 //! | [`props`] | property tests (no panics, round trips, monotonicity, glob oracle) |
@@ -48,6 +48,7 @@ macro_rules! policy_case {
 }
 
 mod advisories;
+mod approvals;
 mod cases;
 mod defaults;
 mod explain_cli;
@@ -55,4 +56,3 @@ mod glob_oracle;
 mod presets;
 mod props;
 mod soundness;
-mod store;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::support::policy::*;
 use openclaw_node::policy::analysis::{is_shell_name, normalized_name};
+use openclaw_node::policy::approvals::parse_text;
 use openclaw_node::policy::inline_eval::is_interpreter_like;
-use openclaw_node::policy::store::parse_text;
 use serde_json::Value;
 
 fn preset_dir() -> PathBuf {

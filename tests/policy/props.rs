@@ -2,9 +2,9 @@
 
 use crate::support::policy::*;
 use openclaw_node::policy::analysis::shell::{analyze, single_quote};
+use openclaw_node::policy::approvals::parse_text;
 use openclaw_node::policy::decide::Outcome;
 use openclaw_node::policy::plan::{self, RunRequest};
-use openclaw_node::policy::store::parse_text;
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -1,6 +1,7 @@
 //! Shared harness for the policy integration tests: a §19 "world" (virtual filesystem with the
 //! spec conventions, requested policy, approvals file) and helpers to decide requests in it.
 
+use openclaw_node::policy::approvals::{Strictness, normalize_value};
 use openclaw_node::policy::compiled::CompiledPolicy;
 use openclaw_node::policy::decide::{self, Context, Decision, SkillTrust};
 use openclaw_node::policy::explain;
@@ -8,7 +9,6 @@ use openclaw_node::policy::fsview::VirtualFs;
 use openclaw_node::policy::plan::RunRequest;
 use openclaw_node::policy::resolve::Requested;
 use openclaw_node::policy::safe_bins::SafeBinConfig;
-use openclaw_node::policy::store::{Strictness, normalize_value};
 use openclaw_node::policy::types::{Ask, Security};
 use serde_json::{Value, json};
 

@@ -141,9 +141,9 @@ fn case_017_legacy_default_agent_merges_into_main() {
     let v = json!({"version":1, "agents": {"default": {"allowlist": ["/usr/bin/rg"]}}});
     let w = world("allowlist", "off").file(v.clone());
     assert_eq!(w.outcome(&argv(&["rg"])), "allow");
-    let f = openclaw_node::policy::store::normalize_value(
+    let f = openclaw_node::policy::approvals::normalize_value(
         &v,
-        openclaw_node::policy::store::Strictness::Disk,
+        openclaw_node::policy::approvals::Strictness::Disk,
     )
     .unwrap();
     assert!(!f.agents.contains_key("default"));
@@ -156,9 +156,9 @@ fn case_017_legacy_default_agent_merges_into_main() {
 #[test]
 fn case_018_string_entries_are_coerced() {
     let v = json!({"version":1, "agents": {"main": {"allowlist": ["/usr/bin/rg"]}}});
-    let mut f = openclaw_node::policy::store::normalize_value(
+    let mut f = openclaw_node::policy::approvals::normalize_value(
         &v,
-        openclaw_node::policy::store::Strictness::Disk,
+        openclaw_node::policy::approvals::Strictness::Disk,
     )
     .unwrap();
     f.ensure_ids();
@@ -180,7 +180,7 @@ fn case_019_blank_pattern_is_dropped() {
 
 #[test]
 fn case_020_invalid_file_fails_closed() {
-    let err = openclaw_node::policy::store::parse_text("not json").unwrap_err();
+    let err = openclaw_node::policy::approvals::parse_text("not json").unwrap_err();
     assert!(err.contains("not valid JSON"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exec-approvals.json");

@@ -1,15 +1,5 @@
-//! The exec-approvals store (EA §2): schema, strict parsing with hard limits, normalisation and
-//! legacy migration, canonical serialisation, atomic `0600` writes with symlink refusal under an
-//! advisory `flock`, hash snapshots and redaction.
-//!
-//! Decisions taken where the spec leaves room:
-//! - Invalid content on disk fails closed (newest upstream): the runtime policy becomes
-//!   `deny/off/deny`, and the file is **never** rewritten automatically, so a user's entries are not
-//!   lost; `system.execApprovals.get` still reports `exists: true` and the hash of the raw bytes.
-//! - Limits: at most [`MAX_FILE_BYTES`] bytes, no NUL bytes, at most [`MAX_AGENTS`] agents and
-//!   [`MAX_ENTRIES`] allowlist entries in total. Exceeding them is an error, never a truncation.
-//! - Allowlist items whose `pattern` is blank are dropped (they can never match); this is logged.
-//! - A remote `socket.token` is ignored: the node keeps (or generates) its own token.
+//! The store: the file on disk under an advisory `flock`, hash snapshots, atomic `0600` writes
+//! with symlink refusal, and the compare-and-set of remote edits.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -19,11 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-mod parse;
-mod schema;
-
-pub use parse::{Strictness, normalize_remote, normalize_value, parse_text};
-pub use schema::{AgentEntry, AllowlistEntry, ApprovalsFile, PolicyFields, SocketConfig};
+use super::parse::{normalize_remote, parse_text};
+use super::schema::{ApprovalsFile, SocketConfig};
 
 /// Largest approvals file we agree to parse.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -70,10 +57,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// The wire error code for this error (`TIMEOUT` for lock timeouts).
-    pub fn kind(&self) -> super::types::ErrorKind {
+    pub fn kind(&self) -> crate::policy::types::ErrorKind {
         match self {
-            Self::LockTimeout(_) => super::types::ErrorKind::Timeout,
-            _ => super::types::ErrorKind::InvalidRequest,
+            Self::LockTimeout(_) => crate::policy::types::ErrorKind::Timeout,
+            _ => crate::policy::types::ErrorKind::InvalidRequest,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use openclaw_node::policy::store::{
+use openclaw_node::policy::approvals::{
     EMPTY_HASH, FileStatus, MAX_ENTRIES, MAX_FILE_BYTES, Store, hash_bytes, parse_text,
 };
 use openclaw_node::policy::{PolicyEngine, PolicyPaths, RunDecision};
