@@ -226,37 +226,53 @@ fn unwrap_env(argv: &[String], out: &mut Unwrapped) -> Step {
     Step::Inner(i)
 }
 
-fn unwrap_timeout(argv: &[String]) -> Step {
-    if argv.len() == 1 {
-        return Step::NotWrapper;
-    }
+/// Skip a wrapper's options, from `argv[1]`: `--` ends them, and so does the first operand (a
+/// lone `-` is an operand when `dash_is_operand`). `words(option, has_next)` says how many words
+/// the option takes, or why it stops the unwrap. Returns the index after the options.
+fn skip_options(
+    argv: &[String],
+    dash_is_operand: bool,
+    words: impl Fn(&str, bool) -> Result<usize, String>,
+) -> Result<usize, String> {
     let mut i = 1;
     while i < argv.len() {
         let t = argv[i].as_str();
         if t == "--" {
-            i += 1;
+            return Ok(i + 1);
+        }
+        if !t.starts_with('-') || (dash_is_operand && t == "-") {
             break;
         }
-        if !t.starts_with('-') || t == "-" {
-            break;
-        }
-        match t {
-            "--foreground" | "--preserve-status" | "-v" | "--verbose" => i += 1,
-            "-k" | "-s" | "--kill-after" | "--signal" => {
-                if i + 1 >= argv.len() {
-                    return Step::Blocked(format!("timeout {t} needs a value"));
-                }
-                i += 2;
-            }
-            _ if t.starts_with("--kill-after=")
-                || t.starts_with("--signal=")
-                || (t.starts_with("-k") || t.starts_with("-s")) && t.len() > 2 =>
-            {
-                i += 1
-            }
-            _ => return Step::Blocked(format!("timeout option {t} is not understood")),
-        }
+        i += words(t, i + 1 < argv.len())?;
     }
+    Ok(i)
+}
+
+fn unwrap_timeout(argv: &[String]) -> Step {
+    if argv.len() == 1 {
+        return Step::NotWrapper;
+    }
+    let skipped = skip_options(argv, true, |t, has_next| match t {
+        "--foreground" | "--preserve-status" | "-v" | "--verbose" => Ok(1),
+        "-k" | "-s" | "--kill-after" | "--signal" => {
+            if has_next {
+                Ok(2)
+            } else {
+                Err(format!("timeout {t} needs a value"))
+            }
+        }
+        _ if t.starts_with("--kill-after=")
+            || t.starts_with("--signal=")
+            || (t.starts_with("-k") || t.starts_with("-s")) && t.len() > 2 =>
+        {
+            Ok(1)
+        }
+        _ => Err(format!("timeout option {t} is not understood")),
+    });
+    let mut i = match skipped {
+        Ok(i) => i,
+        Err(why) => return Step::Blocked(why),
+    };
     // The duration token.
     if i >= argv.len() {
         return Step::Blocked("timeout has no duration".into());
@@ -272,29 +288,22 @@ fn unwrap_flock(argv: &[String]) -> Step {
     if argv.len() == 1 {
         return Step::NotWrapper;
     }
-    let mut i = 1;
-    while i < argv.len() {
-        let t = argv[i].as_str();
-        if t == "--" {
-            i += 1;
-            break;
+    let skipped = skip_options(argv, false, |t, _| match t {
+        "-s" | "--shared" | "-x" | "-e" | "--exclusive" | "-n" | "--nb" | "--nonblock" | "-o"
+        | "--close" | "-F" | "--no-fork" | "-v" | "--verbose" => Ok(1),
+        "-w" | "--wait" | "--timeout" | "-E" | "--conflict-exit-code" => Ok(2),
+        _ if t.starts_with("--timeout=")
+            || t.starts_with("--wait=")
+            || t.starts_with("--conflict-exit-code=") =>
+        {
+            Ok(1)
         }
-        if !t.starts_with('-') {
-            break;
-        }
-        match t {
-            "-s" | "--shared" | "-x" | "-e" | "--exclusive" | "-n" | "--nb" | "--nonblock"
-            | "-o" | "--close" | "-F" | "--no-fork" | "-v" | "--verbose" => i += 1,
-            "-w" | "--wait" | "--timeout" | "-E" | "--conflict-exit-code" => i += 2,
-            _ if t.starts_with("--timeout=")
-                || t.starts_with("--wait=")
-                || t.starts_with("--conflict-exit-code=") =>
-            {
-                i += 1
-            }
-            _ => return Step::Blocked(format!("flock option {t} is not understood")),
-        }
-    }
+        _ => Err(format!("flock option {t} is not understood")),
+    });
+    let mut i = match skipped {
+        Ok(i) => i,
+        Err(why) => return Step::Blocked(why),
+    };
     // Lock file, then the command.
     i += 1;
     if i >= argv.len() {
